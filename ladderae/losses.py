@@ -1,0 +1,87 @@
+"""Loss terms as pure functions over tensors (`keras.ops`, any backend).
+
+Per-example terms return a vector of shape (batch,): they are summed over every
+non-batch axis, so their batch mean is in nats per example and comparable with
+the literature (summing, not averaging, over pixels: averaging would silently
+act like a much larger KL weight). Pair losses return a scalar.
+"""
+
+import math
+
+from keras import ops
+
+from ladderae.registry import Registry
+
+__all__ = [
+    "bernoulli_nll",
+    "gaussian_nll",
+    "gaussian_kl",
+    "reparameterize",
+    "mse",
+    "normalized_mse",
+    "pair_losses",
+    "pair_loss",
+]
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _sum_non_batch(values):
+    return ops.sum(ops.reshape(values, (ops.shape(values)[0], -1)), axis=1)
+
+
+def bernoulli_nll(x, logits):
+    """-log Bernoulli(x | sigmoid(logits)), summed per example, computed stably from logits."""
+    x = ops.cast(x, logits.dtype)
+    per_dim = ops.relu(logits) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
+    return _sum_non_batch(per_dim)
+
+
+def gaussian_nll(x, mean, log_scale):
+    """-log N(x | mean, exp(log_scale)^2), summed per example."""
+    x = ops.cast(x, mean.dtype)
+    z = (x - mean) * ops.exp(-log_scale)
+    return _sum_non_batch(_HALF_LOG_2PI + log_scale + 0.5 * ops.square(z))
+
+
+def gaussian_kl(mean, log_var):
+    """KL(N(mean, exp(log_var)) || N(0, 1)) per latent dimension, shape (batch, latent)."""
+    return 0.5 * (ops.square(mean) + ops.exp(log_var) - 1.0 - log_var)
+
+
+def reparameterize(mean, log_var, eps):
+    """z = mean + std * eps with std = exp(0.5 * log_var) (not exp(log_var): that is the variance)."""
+    return mean + ops.exp(0.5 * log_var) * eps
+
+
+pair_losses = Registry("pair loss", "consistency_loss")
+pair_loss = pair_losses.register
+
+
+@pair_loss("mse")
+def mse(encoder_side, decoder_side):
+    """Mean squared difference over units and batch.
+
+    Use it when the encoder side is a fixed target (stop-gradient modes
+    `encoder` and `local`): then it cannot be lowered by shrinking both sides.
+    """
+    return ops.mean(ops.square(encoder_side - decoder_side))
+
+
+NORMALIZED_MSE_EPSILON = 1e-4
+
+
+@pair_loss("normalized_mse")
+def normalized_mse(encoder_side, decoder_side):
+    """MSE per unit divided by that unit's batch variance on the encoder side, averaged over units.
+
+    Scaling both sides by c leaves it unchanged, so with gradient into the
+    encoder side (modes `none` and `decoder`) the pair cannot be matched by
+    collapsing the activations toward a constant: the ladder-network fix, which
+    normalises with the clean encoder's batch statistics.
+    """
+    batch = ops.shape(encoder_side)[0]
+    enc = ops.reshape(encoder_side, (batch, -1))
+    dec = ops.reshape(decoder_side, (batch, -1))
+    per_unit = ops.mean(ops.square(enc - dec), axis=0)
+    return ops.mean(per_unit / (ops.var(enc, axis=0) + NORMALIZED_MSE_EPSILON))

@@ -1,0 +1,390 @@
+"""`LadderAE`: a layer-matched (variational) autoencoder built from its pairing graph."""
+
+import math
+
+import keras
+import networkx as nx
+import numpy as np
+from keras import ops
+
+from ladderae import graph as graph_lib
+from ladderae import likelihoods, losses, schedules
+from ladderae import pairing as pairing_lib
+from ladderae import stop_gradient as stop_gradient_lib
+from ladderae.layers import DenseTransposed
+
+__all__ = ["LadderAE"]
+
+
+def _input_shape(input_dim, input_shape):
+    if (input_dim is None) == (input_shape is None):
+        raise ValueError(
+            "Give exactly one of `input_dim` (e.g. 784) or `input_shape` (e.g. (28, 28)). "
+            f"Received: input_dim={input_dim!r}, input_shape={input_shape!r}"
+        )
+    if input_dim is not None:
+        if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
+            raise ValueError(f"`input_dim` must be a positive integer. Received: input_dim={input_dim!r}")
+        return (input_dim,)
+    return tuple(graph_lib._check_sizes("input_shape", input_shape))
+
+
+@keras.saving.register_keras_serializable(package="ladderae")
+class LadderAE(keras.Model):
+    """A deep autoencoder whose encoder layers are matched to their mirror decoder layers.
+
+    The architecture is a `networkx.DiGraph` (`model.graph`): input ``x``,
+    encoder layers ``e1..eL``, bottleneck ``z``, decoder layers ``dL..d1`` and
+    output ``x_hat``, plus pair edges from a pairing rule. Each pair adds
+    ``weight * loss(e_i, d_i)`` to the training loss, with the gradient routed
+    by its stop-gradient mode (see `ladderae.stop_gradient`). With
+    ``variational=True`` the loss is the negative ELBO in nats per example
+    (reconstruction summed over every input dimension, KL summed over latent
+    dimensions, both averaged over the batch; the KL weighted by `beta`) plus the
+    consistency terms. Train it with ``model.compile(optimizer); model.fit(x)``.
+
+    Parameters
+    ----------
+    input_dim, input_shape : int or tuple of int
+        Size or shape of one example (exactly one of them).
+    encoder : list of int
+        Widths of e1..eL; the decoder mirrors them.
+    latent_dim : int
+        Width of the bottleneck.
+    variational : bool
+        Gaussian posterior with the reparameterisation trick and an analytic KL
+        term (True) or a deterministic bottleneck (False).
+    pairing : str, callable, list or None
+        A registered pairing rule (``"mirror"``, ``"none"``, ``"depths"``,
+        ``"every"`` or your own), a rule function, or explicit pairs.
+    pairing_options : dict
+        Keyword options for the rule, e.g. ``{"depths": [2]}`` or ``{"k": 2}``.
+    consistency_weight : float, Schedule or list of them
+        Weight of each pair's loss (one value for all pairs or one per pair).
+    consistency_loss : str or list of str
+        ``"mse"`` (default) or ``"normalized_mse"``, per pair or for all.
+    stop_gradient : str or list of str
+        ``"none"``, ``"encoder"``, ``"decoder"`` or ``"local"``, per pair or for all.
+    tied_weights : bool or list of bool
+        Decoder layers reuse the transposed kernel of their paired encoder layer.
+    likelihood : str
+        ``"bernoulli"`` (logits), ``"gaussian"`` (learned scale) or ``"gaussian_unit"``.
+    beta : float or Schedule
+        Weight of the KL term, evaluated from the model's step counter inside
+        the compiled step (use `ladderae.LinearWarmup` for KL warm-up).
+    free_bits : float
+        Minimum KL per latent dimension (nats, batch average) in the loss; the
+        reported ``kl`` metric stays the true KL.
+    activation : str
+        Activation of the hidden layers.
+    seed : int or None
+        Seed of the sampling noise.
+    """
+
+    def __init__(
+        self,
+        input_dim=None,
+        *,
+        input_shape=None,
+        encoder=(512, 256),
+        latent_dim=32,
+        variational=True,
+        pairing="mirror",
+        pairing_options=None,
+        consistency_weight=1.0,
+        consistency_loss="mse",
+        stop_gradient="none",
+        tied_weights=False,
+        likelihood="bernoulli",
+        beta=1.0,
+        free_bits=0.0,
+        activation="relu",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        # The graph: the architecture and its pairs.
+        shape = _input_shape(input_dim, input_shape)
+        keras.activations.get(activation)
+        g = graph_lib.build_graph(shape, encoder, latent_dim, variational=variational, activation=activation)
+        pairing_lib.apply_pairing(
+            g,
+            pairing,
+            pairing_options=pairing_options,
+            consistency_weight=consistency_weight,
+            consistency_loss=consistency_loss,
+            stop_gradient=stop_gradient,
+            tied_weights=tied_weights,
+        )
+        self._graph = nx.freeze(g)
+        self._order = graph_lib.flow_order(self._graph)
+        self._pairs = graph_lib.pairs(self._graph)
+
+        # Training settings that are not architecture.
+        self.likelihood_name = likelihood
+        self.beta = schedules.get(beta, "beta")
+        if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or free_bits < 0:
+            raise ValueError(f"`free_bits` must be a non-negative number. Received: free_bits={free_bits!r}")
+        self.free_bits = float(free_bits)
+        self.seed = seed
+
+        # One layer per graph node, named after it.
+        self.node_layers = {node: self._make_layer(node) for node in self._order[1:]}
+        self.likelihood = likelihoods.get(likelihood, name="likelihood")
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.step_counter = self.add_weight(
+            shape=(), dtype="int32", initializer="zeros", trainable=False, name="step_counter"
+        )
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names}
+        self.build((None, *shape))
+
+    # ----------------------------------------------------------------- graph
+
+    @property
+    def graph(self):
+        """The architecture (frozen): nodes are layers, ``kind="flow"``/``"pair"`` edges."""
+        return self._graph
+
+    @property
+    def pairs(self):
+        """The matched (encoder, decoder) node pairs, from the input side."""
+        return [(e, d) for e, d, _ in self._pairs]
+
+    @property
+    def variational(self):
+        return self._graph.graph["variational"]
+
+    @property
+    def term_names(self):
+        """Names of the loss terms reported as metrics (besides Keras' own ``loss``)."""
+        names = ["reconstruction"]
+        if self.variational:
+            names += ["kl", "beta", "neg_elbo"]
+        if self._pairs:
+            names += ["consistency"] + [f"pair_{e}_{d}" for e, d, _ in self._pairs]
+        return names
+
+    def _make_layer(self, node):
+        data = self._graph.nodes[node]
+        if data["role"] == "latent":
+            if data["variational"]:
+                return {"mean": keras.layers.Dense(data["units"], name="z_mean"),
+                        "log_var": keras.layers.Dense(data["units"], name="z_log_var")}
+            return keras.layers.Dense(data["units"], name="z")
+        activation = data.get("activation")
+        if graph_lib.tied_source(self._graph, node) is not None:
+            return DenseTransposed(data["units"], activation=activation, name=node)
+        return keras.layers.Dense(data["units"], activation=activation, name=node)
+
+    def build(self, input_shape):
+        width = math.prod(input_shape[1:])
+        for node in self._order[1:]:
+            layer = self.node_layers[node]
+            for part in layer.values() if isinstance(layer, dict) else [layer]:
+                part.build((None, width))
+            width = self._graph.nodes[node]["units"]
+        self.likelihood.build((None, width))
+        self.built = True
+
+    # --------------------------------------------------------------- forward
+
+    def _apply_node(self, node, h, eps):
+        """Run `node`'s layer on `h`; returns the named activations it produces."""
+        layer = self.node_layers[node]
+        if self._graph.nodes[node]["role"] == "latent" and self.variational:
+            mean, log_var = layer["mean"](h), layer["log_var"](h)
+            z = mean if eps is None else losses.reparameterize(mean, log_var, eps)
+            return {node: z, "z_mean": mean, "z_log_var": log_var}
+        source = graph_lib.tied_source(self._graph, node)
+        if source is not None:
+            return {node: layer(h, kernel=self.node_layers[source].kernel)}
+        return {node: layer(h)}
+
+    def _walk(self, nodes, h, eps):
+        out = {}
+        for node in nodes:
+            out.update(self._apply_node(node, h, eps))
+            h = out[node]
+        return out
+
+    def _flatten(self, inputs):
+        shape = self._graph.graph["input_shape"]
+        if tuple(inputs.shape[1:]) != shape:
+            raise ValueError(
+                f"{self.name} expects examples of shape {shape} (from input_dim/input_shape), "
+                f"but got data of shape {tuple(inputs.shape)}. Reshape the data to (batch, *{shape}) "
+                "or build the model with the matching input_shape."
+            )
+        return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, math.prod(shape)))
+
+    def _draw_noise(self, batch):
+        return keras.random.normal((batch, self._graph.graph["latent_dim"]), seed=self.seed_generator)
+
+    def call(self, inputs, training=False):
+        """All activations by node name, plus ``z_mean``, ``z_log_var`` and ``reconstruction``.
+
+        The bottleneck samples z in training and in evaluation alike (the ELBO
+        needs a sample); `encode`/`reconstruct` give the deterministic mean.
+        With ``training=True`` each `local` pair also gets ``<decoder>_local``:
+        its inner layers re-run on a stopped copy of the encoder activation,
+        with the same noise, so it has the same value but other gradients.
+        """
+        h = self._flatten(inputs)
+        eps = self._draw_noise(ops.shape(h)[0]) if self.variational else None
+        out = self._walk(self._order[1:], h, eps)
+        if training:
+            for e, d, data in self._pairs:
+                if stop_gradient_lib.get(data["stop_gradient"]).rerun_inner_layers and not data["weight"].is_zero:
+                    inner = graph_lib.inner_nodes(self._graph, e, d)
+                    out[f"{d}_local"] = self._walk(inner, ops.stop_gradient(out[e]), eps)[d]
+        shape = self._graph.graph["input_shape"]
+        out["reconstruction"] = ops.reshape(self.likelihood(out[graph_lib.OUTPUT]), (-1, *shape))
+        return out
+
+    # ------------------------------------------------------------------ loss
+
+    def loss_terms(self, x, outputs, step):
+        """Every loss term as a scalar tensor, by name; ``loss`` is what training minimises.
+
+        ``reconstruction`` and ``kl`` are in nats per example; ``neg_elbo`` is
+        their sum (the beta-free negative ELBO); ``pair_<e>_<d>`` is a pair's
+        unweighted loss and ``consistency`` the weighted sum over pairs.
+        """
+        x_flat = self._flatten(x)
+        reconstruction = ops.mean(self.likelihood.nll(x_flat, outputs[graph_lib.OUTPUT]))
+        terms = {"reconstruction": reconstruction}
+        loss = reconstruction
+        if self.variational:
+            kl_per_dim = losses.gaussian_kl(outputs["z_mean"], outputs["z_log_var"])
+            kl = ops.mean(ops.sum(kl_per_dim, axis=1))
+            kl_in_loss = kl
+            if self.free_bits:
+                kl_in_loss = ops.sum(ops.maximum(ops.mean(kl_per_dim, axis=0), self.free_bits))
+            beta = self.beta(step)
+            loss = loss + beta * kl_in_loss
+            terms.update(kl=kl, beta=beta, neg_elbo=reconstruction + kl)
+        if self._pairs:
+            consistency = ops.zeros((), dtype=reconstruction.dtype)
+            for e, d, data in self._pairs:
+                value = self._pair_loss(outputs, e, d, data)
+                terms[f"pair_{e}_{d}"] = value
+                if not data["weight"].is_zero:
+                    consistency = consistency + data["weight"](step) * value
+            terms["consistency"] = consistency
+            loss = loss + consistency
+        terms["loss"] = loss
+        return terms
+
+    def _pair_loss(self, outputs, e, d, data):
+        loss_fn = losses.pair_losses.get(data["loss"])
+        if data["weight"].is_zero:  # reported, never trained on
+            return loss_fn(ops.stop_gradient(outputs[e]), ops.stop_gradient(outputs[d]))
+        mode = stop_gradient_lib.get(data["stop_gradient"])
+        decoder_side = outputs.get(f"{d}_local", outputs[d]) if mode.rerun_inner_layers else outputs[d]
+        return loss_fn(*mode.apply(outputs[e], decoder_side))
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if y is not None:
+            raise ValueError(
+                f"{self.name} learns from x alone: call fit(x) with no targets (got y of shape {tuple(y.shape)})."
+            )
+        if sample_weight is not None:
+            raise ValueError(f"{self.name} does not support sample_weight; pass fit(x) without it.")
+        if training:
+            # Increment first, then use counter - 1: the read-then-assign order is not kept on TensorFlow.
+            self.step_counter.assign_add(1)
+            step = self.step_counter - 1
+        else:
+            step = ops.convert_to_tensor(self.step_counter)
+        terms = self.loss_terms(x, y_pred, step)
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return terms["loss"]
+
+    # ---------------------------------------------------------- convenience
+
+    def _batched(self, fn, data, batch_size):
+        data = np.asarray(data)
+        parts = [ops.convert_to_numpy(fn(ops.convert_to_tensor(data[i : i + batch_size])))
+                 for i in range(0, len(data), batch_size)]
+        return np.concatenate(parts, axis=0)
+
+    def _encoder_nodes_to_latent(self):
+        return self._order[1 : self._order.index(graph_lib.LATENT) + 1]
+
+    def posterior(self, x, batch_size=1024):
+        """Mean and log-variance of q(z | x) as NumPy arrays (variational models)."""
+        self._require_variational("posterior")
+
+        def fn(batch):
+            out = self._walk(self._encoder_nodes_to_latent(), self._flatten(batch), None)
+            return ops.concatenate([out["z_mean"], out["z_log_var"]], axis=1)
+
+        both = self._batched(fn, x, batch_size)
+        return np.split(both, 2, axis=1)
+
+    def encode(self, x, sample=False, batch_size=1024):
+        """Latent codes of x: the posterior mean, or a reparameterised sample when `sample`."""
+        if sample:
+            self._require_variational("encode(sample=True)")
+
+        def fn(batch):
+            h = self._flatten(batch)
+            eps = self._draw_noise(ops.shape(h)[0]) if sample else None
+            return self._walk(self._encoder_nodes_to_latent(), h, eps)[graph_lib.LATENT]
+
+        return self._batched(fn, x, batch_size)
+
+    def decode(self, z, batch_size=1024):
+        """Mean of p(x | z) (pixel probabilities for Bernoulli), in the input's shape."""
+        shape = self._graph.graph["input_shape"]
+        decoder = self._order[self._order.index(graph_lib.LATENT) + 1 :]
+
+        def fn(batch):
+            params = self._walk(decoder, ops.cast(batch, self.compute_dtype), None)[graph_lib.OUTPUT]
+            return ops.reshape(self.likelihood(params), (-1, *shape))
+
+        return self._batched(fn, z, batch_size)
+
+    def reconstruct(self, x, sample=False, batch_size=1024):
+        """decode(encode(x)): deterministic through the posterior mean unless `sample`."""
+        return self.decode(self.encode(x, sample=sample, batch_size=batch_size), batch_size=batch_size)
+
+    def sample(self, n, seed=None):
+        """Decode n draws from the prior N(0, I): means of p(x | z) in the input's shape."""
+        self._require_variational("sample")
+        z = keras.random.normal((n, self._graph.graph["latent_dim"]), seed=seed)
+        return self.decode(ops.convert_to_numpy(z))
+
+    def _require_variational(self, what):
+        if not self.variational:
+            raise ValueError(f"{what} needs a variational model; this one was built with variational=False.")
+
+    # ---------------------------------------------------------------- config
+
+    def get_config(self):
+        explicit_pairs = [
+            {
+                "encoder": e,
+                "decoder": d,
+                "weight": schedules.serialize(data["weight"]),
+                "loss": data["loss"],
+                "stop_gradient": data["stop_gradient"],
+                "tied": data["tied"],
+            }
+            for e, d, data in self._pairs
+        ]
+        some_node = self._graph.nodes[self._order[1]]
+        return {
+            **super().get_config(),
+            "input_shape": list(self._graph.graph["input_shape"]),
+            "encoder": [self._graph.nodes[n]["units"] for n in graph_lib.encoder_nodes(self._graph)],
+            "latent_dim": self._graph.graph["latent_dim"],
+            "variational": self.variational,
+            "pairing": explicit_pairs,
+            "likelihood": self.likelihood_name,
+            "beta": schedules.serialize(self.beta),
+            "free_bits": self.free_bits,
+            "activation": some_node["activation"],
+            "seed": self.seed,
+        }

@@ -1,0 +1,148 @@
+"""Pairing rules: plain functions from a graph to the (encoder, decoder) pairs to match.
+
+A rule takes the flow graph (see `ladderae.graph`) and keyword options and
+returns an iterable of ``(encoder_node, decoder_node)`` name pairs. Register
+your own with the decorator and use it by name, or pass the function itself:
+
+>>> import ladderae
+>>> @ladderae.pairing_rule("deepest")
+... def deepest(graph):
+...     last = ladderae.graph.encoder_nodes(graph)[-1]
+...     return [(last, ladderae.graph.mirror(graph, last))]
+>>> ladderae.LadderAE(784, encoder=[64, 32], latent_dim=4, pairing="deepest").pairs
+[('e2', 'd2')]
+"""
+
+from ladderae import graph as graph_lib
+from ladderae.registry import Registry
+
+__all__ = ["pairing_rules", "pairing_rule", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
+
+pairing_rules = Registry("pairing rule", "pairing")
+pairing_rule = pairing_rules.register
+
+
+@pairing_rule("mirror")
+def mirror(graph):
+    """Every encoder layer e_i with its mirror decoder layer d_i."""
+    return [(e, graph_lib.mirror(graph, e)) for e in graph_lib.encoder_nodes(graph)]
+
+
+@pairing_rule("none")
+def none(graph):
+    """No pairs: a plain (variational) autoencoder."""
+    return []
+
+
+def _check_depths(graph, depths):
+    n = len(graph_lib.encoder_nodes(graph))
+    bad = [d for d in depths if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= n]
+    if bad or not depths:
+        raise graph_lib.GraphError(
+            f"`pairing_options['depths']` must list encoder depths between 1 and {n}. Received: depths={depths!r}"
+        )
+
+
+@pairing_rule("depths")
+def depths(graph, depths):
+    """Mirror pairs at the chosen encoder depths only (1 = the layer next to the input)."""
+    depths = list(depths) if hasattr(depths, "__iter__") else [depths]
+    _check_depths(graph, depths)
+    return [(f"e{d}", graph_lib.mirror(graph, f"e{d}")) for d in sorted(set(depths))]
+
+
+@pairing_rule("every")
+def every(graph, k=2):
+    """Mirror pairs at every k-th depth: k, 2k, 3k, ..."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise graph_lib.GraphError(f"`pairing_options['k']` must be a positive integer. Received: k={k!r}")
+    return [(e, graph_lib.mirror(graph, e)) for e in graph_lib.encoder_nodes(graph) if graph.nodes[e]["depth"] % k == 0]
+
+
+def _rule_pairs(graph, pairing, options):
+    rule = pairing_rules.get(pairing) if isinstance(pairing, str) else pairing
+    try:
+        found = rule(graph, **options)
+    except TypeError as err:
+        raise graph_lib.GraphError(f"Pairing rule {pairing!r} rejected pairing_options={options!r}: {err}") from err
+    found = list(found or [])
+    for item in found:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2 and all(isinstance(n, str) for n in item)):
+            raise graph_lib.GraphError(
+                f"Pairing rule {pairing!r} must return (encoder_node, decoder_node) name pairs. Returned: {item!r}"
+            )
+    return [tuple(item) for item in found]
+
+
+def resolve_pairs(graph, pairing="mirror", pairing_options=None):
+    """The pairs a `pairing` argument asks for, as a list of dicts (``encoder``, ``decoder`` and any overrides).
+
+    `pairing` is a registered rule name, a callable rule, None (no pairs), or an
+    explicit list of ``(encoder, decoder)`` tuples or dicts with keys
+    ``encoder``, ``decoder`` and optionally ``weight``, ``loss``,
+    ``stop_gradient`` and ``tied`` (the form a saved model keeps).
+    """
+    options = dict(pairing_options or {})
+    if pairing is None:
+        pairing = "none"
+    if isinstance(pairing, str) or callable(pairing):
+        return [{"encoder": e, "decoder": d} for e, d in _rule_pairs(graph, pairing, options)]
+    if options:
+        raise graph_lib.GraphError("`pairing_options` only applies to a pairing rule, not to an explicit list of pairs.")
+    if not isinstance(pairing, (list, tuple)):
+        raise graph_lib.GraphError(
+            f"`pairing` must be a rule name ({', '.join(pairing_rules.names)}), a callable rule, None, "
+            f"or a list of (encoder, decoder) pairs. Received: pairing={pairing!r}"
+        )
+    resolved = []
+    for item in pairing:
+        if isinstance(item, dict) and {"encoder", "decoder"} <= set(item):
+            resolved.append(dict(item))
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            resolved.append({"encoder": item[0], "decoder": item[1]})
+        else:
+            raise graph_lib.GraphError(
+                f"Each explicit pair must be (encoder, decoder) or a dict with those keys. Received: {item!r}"
+            )
+    return resolved
+
+
+def _per_pair(name, value, n, is_scalar):
+    """Broadcast a scalar setting to n pairs, or check a list has one entry per pair."""
+    if is_scalar(value):
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise graph_lib.GraphError(f"`{name}` has {len(values)} entries but the pairing gives {n} pairs: give one per pair.")
+    return values
+
+
+def apply_pairing(
+    graph,
+    pairing="mirror",
+    *,
+    pairing_options=None,
+    consistency_weight=1.0,
+    consistency_loss="mse",
+    stop_gradient="none",
+    tied_weights=False,
+):
+    """Add the pair edges `pairing` asks for to `graph`; per-pair settings may be scalars or lists."""
+    found = resolve_pairs(graph, pairing, pairing_options)
+    n = len(found)
+    if n == 0 and tied_weights is True:
+        raise graph_lib.GraphError(
+            "`tied_weights=True` ties each pair's decoder layer to its encoder layer, but the pairing gives no "
+            "pairs. Use pairing='mirror' (with consistency_weight=0 to tie without a consistency loss)."
+        )
+    settings = {
+        "weight": _per_pair("consistency_weight", consistency_weight, n, lambda v: not isinstance(v, (list, tuple))),
+        "loss": _per_pair("consistency_loss", consistency_loss, n, lambda v: isinstance(v, str)),
+        "mode": _per_pair("stop_gradient", stop_gradient, n, lambda v: isinstance(v, str)),
+        "tied": _per_pair("tied_weights", tied_weights, n, lambda v: isinstance(v, bool)),
+    }
+    overrides = {"weight": "weight", "loss": "loss", "mode": "stop_gradient", "tied": "tied"}
+    for i, pair in enumerate(found):
+        kwargs = {key: pair.get(field, settings[key][i]) for key, field in overrides.items()}
+        graph_lib.add_pair(graph, pair["encoder"], pair["decoder"], **kwargs)
+    return graph

@@ -1,0 +1,158 @@
+"""Weight schedules evaluated inside the compiled training step.
+
+A schedule maps the training step (a tensor read from the model's own step
+counter) to a float weight with `keras.ops`, so the value changes under a
+compiled or XLA-jitted `fit`. This is the fix for the classic KL warm-up bug,
+where a callback rebinds a Python variable the compiled graph never sees
+again. Schedules weight the KL term (`beta`) and the pair consistency terms.
+
+`get(identifier)` resolves a number, a schedule, a config dict or None, the
+way Keras resolves regularizers.
+"""
+
+import keras
+from keras import ops
+
+__all__ = ["Schedule", "Constant", "LinearWarmup", "Cyclical", "get", "serialize"]
+
+
+class Schedule:
+    """Base class: a function of the integer step, serializable by config."""
+
+    def __call__(self, step):
+        raise NotImplementedError
+
+    def get_config(self):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def is_zero(self):
+        """True when the weight is zero at every step (its term can be skipped)."""
+        return False
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    __hash__ = None
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _check_non_negative(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
+    return float(value)
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return value
+
+
+@keras.saving.register_keras_serializable(package="ladderae")
+class Constant(Schedule):
+    """The same weight at every step."""
+
+    def __init__(self, value=1.0):
+        self.value = _check_non_negative("value", value)
+
+    def __call__(self, step):
+        return ops.cast(self.value, "float32")
+
+    @property
+    def is_zero(self):
+        return self.value == 0.0
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+@keras.saving.register_keras_serializable(package="ladderae")
+class LinearWarmup(Schedule):
+    """`start` until step `delay`, then linear to `end` over `steps` steps, then `end`.
+
+    At step t the weight is ``start + (end - start) * clip((t - delay) / steps, 0, 1)``.
+    """
+
+    def __init__(self, steps, start=0.0, end=1.0, delay=0):
+        self.steps = _check_positive_int("steps", steps)
+        self.start = _check_non_negative("start", start)
+        self.end = _check_non_negative("end", end)
+        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
+            raise ValueError(f"`delay` must be a non-negative integer. Received: delay={delay!r}")
+        self.delay = delay
+
+    def __call__(self, step):
+        t = ops.cast(step, "float32") - self.delay
+        frac = ops.clip(t / self.steps, 0.0, 1.0)
+        return self.start + (self.end - self.start) * frac
+
+    def get_config(self):
+        return {"steps": self.steps, "start": self.start, "end": self.end, "delay": self.delay}
+
+
+@keras.saving.register_keras_serializable(package="ladderae")
+class Cyclical(Schedule):
+    """Cyclical annealing (Fu et al., 2019): repeated linear ramps.
+
+    Each cycle lasts `period` steps: the weight rises linearly from `start` to
+    `end` over the first `ratio * period` steps and holds `end` for the rest.
+    After `cycles` cycles (if given) the weight stays at `end`.
+    """
+
+    def __init__(self, period, ratio=0.5, start=0.0, end=1.0, cycles=None):
+        self.period = _check_positive_int("period", period)
+        if not isinstance(ratio, (int, float)) or not 0.0 < ratio <= 1.0:
+            raise ValueError(f"`ratio` must be in (0, 1]. Received: ratio={ratio!r}")
+        self.ratio = float(ratio)
+        self.start = _check_non_negative("start", start)
+        self.end = _check_non_negative("end", end)
+        self.cycles = None if cycles is None else _check_positive_int("cycles", cycles)
+
+    def __call__(self, step):
+        t = ops.cast(step, "float32")
+        phase = ops.mod(t, float(self.period)) / (self.ratio * self.period)
+        value = self.start + (self.end - self.start) * ops.minimum(phase, 1.0)
+        if self.cycles is not None:
+            value = ops.where(t >= self.cycles * self.period, self.end, value)
+        return value
+
+    def get_config(self):
+        return {
+            "period": self.period,
+            "ratio": self.ratio,
+            "start": self.start,
+            "end": self.end,
+            "cycles": self.cycles,
+        }
+
+
+def serialize(schedule):
+    return keras.saving.serialize_keras_object(schedule)
+
+
+def get(identifier, name="schedule"):
+    """Resolve a number, a `Schedule`, a serialized config or None (= 0) to a `Schedule`."""
+    if identifier is None:
+        return Constant(0.0)
+    if isinstance(identifier, Schedule):
+        return identifier
+    if isinstance(identifier, dict):
+        obj = keras.saving.deserialize_keras_object(identifier)
+        if isinstance(obj, Schedule):
+            return obj
+    elif isinstance(identifier, (int, float)) and not isinstance(identifier, bool):
+        if identifier < 0:
+            raise ValueError(f"`{name}` must be non-negative. Received: {name}={identifier!r}")
+        return Constant(float(identifier))
+    raise ValueError(
+        f"`{name}` must be a non-negative number or a ladderae.schedules.Schedule "
+        f"(Constant, LinearWarmup, Cyclical). Received: {name}={identifier!r}"
+    )
