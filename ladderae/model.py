@@ -212,7 +212,7 @@ class LadderAE(keras.Model):
         if tuple(inputs.shape[1:]) != shape:
             raise ValueError(
                 f"{self.name} expects examples of shape {shape} (from input_dim/input_shape), "
-                f"but got data of shape {tuple(inputs.shape)}. Reshape the data to (batch, *{shape}) "
+                f"but got examples of shape {tuple(inputs.shape[1:])}. Reshape the data to (batch, *{shape}) "
                 "or build the model with the matching input_shape."
             )
         return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, math.prod(shape)))

@@ -40,14 +40,21 @@ def gradients(model, loss_fn):
 
 @pytest.fixture(scope="session")
 def data_root():
-    """The data root holding mnist/: $LADDERAE_DATA, else the shared folder beside the repo."""
-    return pathlib.Path(os.environ.get("LADDERAE_DATA", REPO.parent / "shared" / "data"))
+    """The data root holding mnist/: $LADDERAE_DATA (relative to the repo), else <repo>/../shared/data."""
+    root = pathlib.Path(os.environ.get("LADDERAE_DATA") or REPO.parent / "shared" / "data")
+    return root if root.is_absolute() else REPO / root
 
 
 @pytest.fixture(scope="session")
-def mnist_slice(data_root):
-    """2,000 training and 500 test digits (float32 in [0, 1], flattened) with labels."""
+def mnist(data_root):
+    """The full MNIST set, loaded once per session."""
     from ladderae.datasets import load_mnist
 
-    (x_train, y_train), (x_test, y_test) = load_mnist(data_root)
+    return load_mnist(data_root)
+
+
+@pytest.fixture(scope="session")
+def mnist_slice(mnist):
+    """2,000 training and 500 test digits (float32 in [0, 1], flattened) with labels."""
+    (x_train, y_train), (x_test, y_test) = mnist
     return (x_train[:2000], y_train[:2000]), (x_test[:500], y_test[:500])

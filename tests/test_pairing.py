@@ -4,7 +4,6 @@ import pytest
 
 import ladderae
 from ladderae import graph, pairing
-from ladderae.graph import GraphError
 
 
 def spec_graph(encoder=(8, 6, 4, 2)):

@@ -1,0 +1,85 @@
+"""Tests for ladderae.pipeline: dynamic binarisation and plain batching."""
+
+import numpy as np
+import pytest
+
+from ladderae.pipeline import batched, dynamic_binarization
+
+
+def epoch(ds):
+    """One pass over ``ds`` as a list of numpy batches."""
+    return [batch.numpy() for batch in ds]
+
+
+def test_batch_shapes_dtype_and_binary_values():
+    x = np.random.default_rng(0).random((10, 6)).astype(np.float32)
+    batches = epoch(dynamic_binarization(x, 4))
+    assert [b.shape for b in batches] == [(4, 6), (4, 6), (2, 6)]
+    assert all(b.dtype == np.float32 for b in batches)
+    assert set(np.unique(np.concatenate(batches))) == {0.0, 1.0}
+    dropped = epoch(dynamic_binarization(x, 4, drop_remainder=True))
+    assert [b.shape for b in dropped] == [(4, 6), (4, 6)]
+
+
+def test_each_epoch_draws_a_fresh_binarisation():
+    ds = dynamic_binarization(np.full((64, 16), 0.5, np.float32), 64, shuffle=False)
+    assert not np.array_equal(epoch(ds)[0], epoch(ds)[0])
+
+
+def test_same_seed_same_epoch_sequence():
+    x = np.full((20, 8), 0.5, np.float32)
+    first, second = (dynamic_binarization(x, 8, seed=3) for _ in range(2))
+    for _ in range(3):
+        np.testing.assert_array_equal(np.concatenate(epoch(first)),
+                                      np.concatenate(epoch(second)))
+    other = dynamic_binarization(x, 8, seed=4)
+    assert not np.array_equal(np.concatenate(epoch(other)),
+                              np.concatenate(epoch(dynamic_binarization(x, 8, seed=3))))
+
+
+def test_shuffle_reorders_every_epoch():
+    # Rows are the distinct 0/1 binary codes of 0..15, which binarisation keeps.
+    codes = (np.arange(16)[:, None] >> np.arange(4) & 1).astype(np.float32)
+    ids = lambda ds: np.concatenate(epoch(ds)) @ (2 ** np.arange(4))  # noqa: E731
+    shuffled = dynamic_binarization(codes, 5, seed=0)
+    first, second = ids(shuffled), ids(shuffled)
+    assert sorted(first) == sorted(second) == list(range(16))
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(ids(dynamic_binarization(codes, 5, shuffle=False)),
+                                  np.arange(16))
+
+
+def test_pixel_means_over_epochs_approach_x():
+    x = np.tile(np.array([0.2, 0.8], np.float32), (8, 2))
+    ds = dynamic_binarization(x, 8, shuffle=False)
+    epochs = 200
+    mean = np.mean([epoch(ds)[0] for _ in range(epochs)], axis=0)
+    std = np.sqrt(x * (1 - x) / epochs)
+    assert np.all(np.abs(mean - x) < 4 * std)
+
+
+@pytest.mark.parametrize(
+    "x, observed",
+    [(np.full((4, 3), 255, np.uint8), "255"), (np.full((4, 3), 1.5), "1.5")],
+    ids=["uint8", "above-one"],
+)
+def test_rejects_x_outside_unit_interval(x, observed):
+    with pytest.raises(ValueError, match=rf"`x`.*{observed}.*/ 255"):
+        dynamic_binarization(x)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_rejects_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match="batch_size"):
+        dynamic_binarization(np.zeros((4, 3), np.float32), batch_size)
+
+
+def test_batched_keeps_values_and_order_unless_shuffled():
+    x = np.linspace(0, 3, 14, dtype=np.float32).reshape(7, 2)
+    batches = epoch(batched(x, 3))
+    assert [b.shape for b in batches] == [(3, 2), (3, 2), (1, 2)]
+    np.testing.assert_array_equal(np.concatenate(batches), x)
+    ds = batched(x, 3, shuffle=True, seed=1)
+    first, second = np.concatenate(epoch(ds)), np.concatenate(epoch(ds))
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(np.sort(first, axis=0), x)
