@@ -362,6 +362,17 @@ class LadderAE(keras.Model):
 
     # ---------------------------------------------------------------- config
 
+    _NOISE_STATE = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        """Keras' variables plus the sampling-noise state, so a reloaded model samples the same noise."""
+        super().save_own_variables(store)
+        store[self._NOISE_STATE] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        super().load_own_variables({key: store[key] for key in store.keys() if key != self._NOISE_STATE})
+        self.seed_generator.state.assign(store[self._NOISE_STATE])
+
     def get_config(self):
         explicit_pairs = [
             {

@@ -38,6 +38,12 @@ def gradients(model, loss_fn):
     return {v.path.split("/", 1)[1]: np.zeros(v.shape) if g is None else np.asarray(g) for v, g in zip(variables, grads)}
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same initial weights: failures reproduce."""
+    keras.utils.set_random_seed(0)
+
+
 @pytest.fixture(scope="session")
 def data_root():
     """The data root holding mnist/: $LADDERAE_DATA (relative to the repo), else <repo>/../shared/data."""
