@@ -1,0 +1,32 @@
+"""The README's Python example runs, and CI runs the README's test command."""
+
+import os
+import re
+
+import pytest
+from conftest import REPO
+
+README = (REPO / "README.md").read_text()
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch, data_root):
+    code = re.search(r"```python\n(.*?)```", README, re.S).group(1)
+    monkeypatch.setenv("LADDERAE_DATA", str(data_root))
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["codes"].shape == (1000, 32)
+    assert namespace["digits"].shape == (16, 784)
+    assert (tmp_path / "ladder.keras").exists()
+    assert namespace["restored"].graph.edges["e1", "d1"]["stop_gradient"] == "local"
+
+
+def test_ci_runs_the_readme_test_command():
+    bash_blocks = re.findall(r"```bash\n(.*?)```", README, re.S)
+    test_command = next(block.strip() for block in bash_blocks if "pytest" in block)
+    assert test_command in (REPO / ".ci" / "run").read_text()
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="checks the CI environment itself")
+def test_ci_has_the_shared_mnist_files(data_root):
+    assert (data_root / "mnist" / "SHA256SUMS").exists()
