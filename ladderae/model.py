@@ -297,17 +297,20 @@ class LadderAE(keras.Model):
         else:
             step = ops.convert_to_tensor(self.step_counter)
         terms = self.loss_terms(x, y_pred, step)
+        batch = ops.shape(x)[0]  # weight by batch size, as Keras' own loss tracker does
         for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name])
+            tracker.update_state(terms[name], sample_weight=batch)
         return terms["loss"]
 
     # ---------------------------------------------------------- convenience
 
     def _batched(self, fn, data, batch_size):
+        """Apply `fn` (tensor -> tensor or dict of tensors) batch by batch; NumPy results."""
         data = np.asarray(data)
-        parts = [ops.convert_to_numpy(fn(ops.convert_to_tensor(data[i : i + batch_size])))
-                 for i in range(0, len(data), batch_size)]
-        return np.concatenate(parts, axis=0)
+        parts = [fn(ops.convert_to_tensor(data[i : i + batch_size])) for i in range(0, len(data), batch_size)]
+        if isinstance(parts[0], dict):
+            return {k: np.concatenate([ops.convert_to_numpy(p[k]) for p in parts]) for k in parts[0]}
+        return np.concatenate([ops.convert_to_numpy(p) for p in parts])
 
     def _encoder_nodes_to_latent(self):
         return self._order[1 : self._order.index(graph_lib.LATENT) + 1]
@@ -318,10 +321,10 @@ class LadderAE(keras.Model):
 
         def fn(batch):
             out = self._walk(self._encoder_nodes_to_latent(), self._flatten(batch), None)
-            return ops.concatenate([out["z_mean"], out["z_log_var"]], axis=1)
+            return {"mean": out["z_mean"], "log_var": out["z_log_var"]}
 
-        both = self._batched(fn, x, batch_size)
-        return np.split(both, 2, axis=1)
+        out = self._batched(fn, x, batch_size)
+        return out["mean"], out["log_var"]
 
     def encode(self, x, sample=False, batch_size=1024):
         """Latent codes of x: the posterior mean, or a reparameterised sample when `sample`."""
@@ -334,6 +337,23 @@ class LadderAE(keras.Model):
             return self._walk(self._encoder_nodes_to_latent(), h, eps)[graph_lib.LATENT]
 
         return self._batched(fn, x, batch_size)
+
+    def activations(self, x, sample=False, batch_size=1024):
+        """Every node's activation for x (through the posterior mean unless `sample`), as NumPy arrays by name."""
+        if sample:
+            self._require_variational("activations(sample=True)")
+
+        def fn(batch):
+            h = self._flatten(batch)
+            return self._walk(self._order[1:], h, self._draw_noise(ops.shape(h)[0]) if sample else None)
+
+        return self._batched(fn, x, batch_size)
+
+    def log_px_given_z(self, x, z):
+        """log p(x | z) per example (nats) as a backend tensor; x and z are batches of equal length."""
+        decoder = self._order[self._order.index(graph_lib.LATENT) + 1 :]
+        params = self._walk(decoder, ops.cast(z, self.compute_dtype), None)[graph_lib.OUTPUT]
+        return -self.likelihood.nll(self._flatten(x), params)
 
     def decode(self, z, batch_size=1024):
         """Mean of p(x | z) (pixel probabilities for Bernoulli), in the input's shape."""

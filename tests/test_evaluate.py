@@ -1,0 +1,136 @@
+"""Evaluation numbers: IWAE against an exact likelihood, bounds, active units, probes, residuals."""
+
+import math
+
+import numpy as np
+import pytest
+from keras import ops
+
+import ladderae
+from ladderae import evaluate
+
+W, B, SIGMA = np.array([1.5, -0.7]), np.array([0.3, 0.1]), np.array([0.5, 0.8])
+
+
+def exact_linear_gaussian():
+    """x = w z + b + noise, z ~ N(0, 1), with the encoder set to the exact posterior q(z|x) = p(z|x)."""
+    model = ladderae.LadderAE(2, encoder=[1], latent_dim=1, activation="linear", likelihood="gaussian",
+                              pairing="none", seed=0)
+    precision = 1.0 + np.sum(W**2 / SIGMA**2)
+    layers = model.node_layers
+    f32 = lambda v: np.asarray(v, "float32")  # noqa: E731
+    layers["e1"].kernel.assign(f32((W / SIGMA**2)[:, None]))
+    layers["e1"].bias.assign(f32([-np.sum(W * B / SIGMA**2)]))
+    layers["z"]["mean"].kernel.assign(f32([[1.0 / precision]]))
+    layers["z"]["mean"].bias.assign(f32([0.0]))
+    layers["z"]["log_var"].kernel.assign(f32([[0.0]]))
+    layers["z"]["log_var"].bias.assign(f32([-math.log(precision)]))
+    layers["d1"].kernel.assign(f32([[1.0]]))
+    layers["d1"].bias.assign(f32([0.0]))
+    layers["x_hat"].kernel.assign(f32(W[None, :]))
+    layers["x_hat"].bias.assign(f32(B))
+    model.likelihood.log_scale.assign(f32(np.log(SIGMA)))
+    return model
+
+
+def exact_nll(x):
+    cov = np.outer(W, W) + np.diag(SIGMA**2)
+    diff = x - B
+    maha = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)
+    return 0.5 * (np.log(np.linalg.det(2 * np.pi * cov)) + maha)
+
+
+@pytest.mark.parametrize("k", [1, 7])
+def test_iwae_is_exact_when_the_posterior_is(k):
+    x = np.random.default_rng(0).normal(size=(50, 2)).astype("float32")
+    estimate = evaluate.iwae_nll(exact_linear_gaussian(), x, k=k, verbose=0)
+    np.testing.assert_allclose(estimate, exact_nll(x), rtol=1e-4)
+
+
+def broad_posterior_model():
+    """A random Bernoulli VAE whose posterior is far too broad: big gaps between the bounds."""
+    model = ladderae.LadderAE(20, encoder=[16], latent_dim=4, seed=0)
+    model.node_layers["z"]["log_var"].bias.assign(np.full(4, 1.0, "float32"))
+    x = (np.random.default_rng(1).random((200, 20)) < 0.3).astype("float32")
+    return model, x
+
+
+def test_iwae_tightens_with_k_and_bounds_the_elbo():
+    model, x = broad_posterior_model()
+    neg_elbo = evaluate.elbo(model, x)["neg_elbo"]
+    bounds = [evaluate.iwae_nll(model, x, k=k, verbose=0).mean() for k in (1, 10, 100)]
+    assert bounds[0] == pytest.approx(neg_elbo, rel=0.02)  # k=1 is the ELBO (with a sampled KL)
+    assert bounds[0] > bounds[1] > bounds[2]
+
+
+def test_iwae_is_deterministic_and_independent_of_chunking():
+    model, x = broad_posterior_model()
+    whole = evaluate.iwae_nll(model, x[:30], k=40, verbose=0)
+    chunked = evaluate.iwae_nll(model, x[:30], k=40, max_rows=7, verbose=0)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5)
+    assert not np.allclose(evaluate.iwae_nll(model, x[:30], k=40, seed=1, verbose=0), whole)
+
+
+def test_elbo_parts_add_up_and_match_evaluate():
+    model, x = broad_posterior_model()
+    out = evaluate.elbo(model, x)
+    assert out["neg_elbo"] == pytest.approx(out["reconstruction"] + out["kl"])
+    model.compile(optimizer="adam")
+    keras_kl = model.evaluate(x, verbose=0, return_dict=True)["kl"]  # analytic, so it does not depend on noise
+    assert out["kl"] == pytest.approx(keras_kl, rel=1e-4)
+
+
+def test_switching_off_a_unit_makes_it_inactive():
+    model = ladderae.LadderAE(20, encoder=[16], latent_dim=4, seed=0, activation="tanh")
+    model.node_layers["z"]["mean"].kernel.assign(
+        ops.convert_to_numpy(model.node_layers["z"]["mean"].kernel) * 10.0
+    )
+    x = np.random.default_rng(2).random((300, 20)).astype("float32")
+    before, _ = evaluate.active_units(model, x)
+    kernel = ops.convert_to_numpy(model.node_layers["z"]["mean"].kernel)
+    kernel[:, 2] = 0.0
+    model.node_layers["z"]["mean"].kernel.assign(kernel)
+    after, variances = evaluate.active_units(model, x)
+    assert before == 4 and after == 3 and variances[2] == 0.0
+
+
+def test_probes_read_separable_labels_and_not_random_ones():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=4.0, size=(5, 8))
+    y_train, y_test = rng.integers(0, 5, 600), rng.integers(0, 5, 300)
+    x_train = centers[y_train] + rng.normal(size=(600, 8))
+    x_test = centers[y_test] + rng.normal(size=(300, 8))
+    assert evaluate.linear_probe(x_train, y_train, x_test, y_test) > 0.95
+    assert evaluate.knn_accuracy(x_train, y_train, x_test, y_test) > 0.95
+    shuffled = rng.permutation(y_train)
+    assert evaluate.linear_probe(x_train, shuffled, x_test, y_test) < 0.4
+    assert evaluate.knn_accuracy(x_train, shuffled, x_test, y_test) < 0.4
+
+
+def test_pair_residuals_agree_with_the_training_metric_on_a_deterministic_model():
+    model = ladderae.LadderAE(20, encoder=[16, 8], latent_dim=4, variational=False, seed=0)
+    x = np.random.default_rng(3).random((64, 20)).astype("float32")
+    model.compile(optimizer="adam")
+    metrics = model.evaluate(x, batch_size=64, verbose=0, return_dict=True)
+    residuals = evaluate.pair_residuals(model, x)
+    for name in ("pair_e1_d1", "pair_e2_d2"):
+        assert residuals[name] == pytest.approx(metrics[name], rel=1e-4)
+
+
+def test_report_on_real_digits(mnist_slice):
+    (x_train, y_train), (x_test, y_test) = mnist_slice
+    x_test = ladderae.datasets.binarize(x_test[:200], seed=0)
+    model = ladderae.LadderAE(784, encoder=[64], latent_dim=8, seed=0)
+    out = evaluate.report(model, x_test, y_test[:200], x_train[:1000], y_train[:1000], k=20, iwae_images=50,
+                          verbose=0)
+    assert out["iwae_k"] == 20 and out["iwae_images"] == 50
+    assert out["iwae_nll"] < out["neg_elbo"] + 5  # a bound on 50 images vs the ELBO on 200
+    assert 0 <= out["active_units"] <= 8
+    assert out["linear_probe_accuracy"] > 0.2  # even random features of digits beat chance (0.1) twice over
+    assert "pair_e1_d1" in out
+
+
+def test_deterministic_models_are_refused_where_a_posterior_is_needed():
+    model = ladderae.LadderAE(20, encoder=[8], latent_dim=2, variational=False)
+    with pytest.raises(ValueError, match="variational=True"):
+        evaluate.iwae_nll(model, np.zeros((2, 20), "float32"), k=2)
