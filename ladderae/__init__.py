@@ -5,7 +5,7 @@ pair edges between encoder layers and their mirror decoder layers, each with a
 consistency loss, a stop-gradient mode and optional tied weights.
 """
 
-from ladderae import datasets, graph, likelihoods, losses, pairing, pipeline, schedules, stop_gradient
+from ladderae import datasets, evaluate, graph, likelihoods, losses, pairing, pipeline, plots, schedules, stop_gradient
 from ladderae.graph import GraphError
 from ladderae.layers import DenseTransposed
 from ladderae.losses import pair_loss
@@ -26,11 +26,13 @@ __all__ = [
     "LinearWarmup",
     "Cyclical",
     "datasets",
+    "evaluate",
     "graph",
     "likelihoods",
     "losses",
     "pairing",
     "pipeline",
+    "plots",
     "schedules",
     "stop_gradient",
 ]

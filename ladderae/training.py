@@ -68,8 +68,8 @@ def train_on_mnist(
     model = LadderAE(784, **{"seed": seed, **model_kwargs})
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     timer = EpochTimer()
-    train = pipeline.dynamic_binarization(x_train, batch_size, seed=seed)
-    history = model.fit(train, epochs=epochs, verbose=verbose, callbacks=[timer, *callbacks], shuffle=False)
+    train = pipeline.DynamicBinarization(x_train, batch_size, seed=seed)
+    history = model.fit(train, epochs=epochs, verbose=verbose, callbacks=[timer, *callbacks])
     test = model.evaluate(pipeline.batched(x_test, 1000), verbose=0, return_dict=True)
     result = {
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ladderae.pipeline import batched, dynamic_binarization
+from ladderae.pipeline import DynamicBinarization, batched, dynamic_binarization
 
 
 def epoch(ds):
@@ -83,3 +83,48 @@ def test_batched_keeps_values_and_order_unless_shuffled():
     first, second = np.concatenate(epoch(ds)), np.concatenate(epoch(ds))
     assert not np.array_equal(first, second)
     np.testing.assert_array_equal(np.sort(first, axis=0), x)
+
+
+def pydataset_epoch(ds):
+    batches = [ds[i] for i in range(len(ds))]
+    ds.on_epoch_end()
+    return batches
+
+
+def test_pydataset_binarization_is_fresh_each_epoch_reproducible_and_complete():
+    x = np.tile(np.array([[0.2, 0.8, 0.5]], np.float32), (10, 1)) * np.linspace(0.2, 1, 10, dtype=np.float32)[:, None]
+    ds, twin = DynamicBinarization(x, 4, seed=3), DynamicBinarization(x, 4, seed=3)
+    first, second = pydataset_epoch(ds), pydataset_epoch(ds)
+    assert [b.shape for b in first] == [(4, 3), (4, 3), (2, 3)]
+    assert set(np.unique(np.concatenate(first))) <= {0.0, 1.0}
+    assert not all(np.array_equal(a, b) for a, b in zip(first, second))
+    for a, b in zip(first + second, pydataset_epoch(twin) + pydataset_epoch(twin)):
+        np.testing.assert_array_equal(a, b)
+    # Every example once per epoch, in a new order: the batch order follows ds.order.
+    assert sorted(ds.order) == list(range(10))
+
+
+def test_pydataset_pixel_means_follow_x():
+    x = np.array([[0.2, 0.8], [0.5, 0.05]], np.float32)
+    ds = DynamicBinarization(x, 2, seed=0, shuffle=False)
+    draws = np.array([pydataset_epoch(ds)[0] for _ in range(400)])
+    assert np.all(np.abs(draws.mean(axis=0) - x) < 4 * np.sqrt(x * (1 - x) / 400))
+
+
+def test_fit_advances_the_pydataset_epoch():
+    import ladderae
+
+    ds = DynamicBinarization(np.full((16, 6), 0.5, np.float32), 8, seed=0)
+    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2)
+    model.compile(optimizer="adam")
+    model.fit(ds, epochs=3, verbose=0)
+    # At least one advance per epoch (Keras also advances once when it resets the iterator).
+    assert ds.epoch >= 3
+
+
+@pytest.mark.parametrize("make", [dynamic_binarization, DynamicBinarization], ids=["tf.data", "PyDataset"])
+def test_both_binarizers_reject_bad_input(make):
+    with pytest.raises(ValueError, match=r"`x`.*/ 255"):
+        make(np.full((4, 3), 255, np.uint8))
+    with pytest.raises(ValueError, match="batch_size"):
+        make(np.zeros((4, 3), np.float32), 0)

@@ -1,0 +1,385 @@
+"""Figures of a `LadderAE`: reconstructions, samples, the latent space, learning curves and the pairing graph.
+
+    from ladderae import plots
+    plots.reconstructions(model, x_test, path="runs/mnist/reconstructions.png")
+    plots.history(model.fit(x, epochs=10), path="runs/mnist/history.png")
+
+Every function draws on its own `matplotlib.figure.Figure` with an Agg canvas
+(no pyplot figure, no GUI, no global backend switch), so nothing leaks between
+calls and it runs the same on a headless machine. When `path` is given it
+writes a PNG of exactly ``figsize * dpi`` pixels there (creating the parent
+folders); it always returns the figure, for further edits or notebook display.
+
+Images are drawn as grey levels: of shape ``image_shape`` when given, else of
+the model's input shape when that is 2-D (e.g. ``input_shape=(28, 28)``), else
+as squares (784 values -> 28 x 28).
+"""
+
+import math
+import pathlib
+import statistics
+
+import matplotlib
+import networkx as nx
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ladderae import graph as graph_lib
+from ladderae import schedules, stop_gradient
+
+__all__ = ["reconstructions", "samples", "latent_manifold", "latent_scatter", "history", "pairing_graph"]
+
+_DPI = 100
+_TILE_INCHES = 0.8  # largest side of one image in a grid
+_GRID_INCHES = 8.0  # largest side of a whole image grid
+_PAIR_PANEL = "pair terms (unweighted)"
+_CURVE_ORDER = ("loss", "reconstruction", "kl", "neg_elbo", "consistency", _PAIR_PANEL, "beta")
+_ROLE_COLORS = {
+    "input": "#d9d9d9", "encoder": "#9ecae1", "latent": "#fdd0a2", "decoder": "#a1d99b", "output": "#d9d9d9"
+}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _figure(width, height):
+    """A Figure on its own Agg canvas, sides rounded up to quarter inches.
+
+    Quarter inches times the dpi are whole pixels, so the saved PNG is exactly
+    ``figsize * dpi`` (Agg rounds a fractional pixel size up).
+    """
+    fig = Figure(figsize=(math.ceil(width * 4) / 4, math.ceil(height * 4) / 4), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path):
+    """Write `fig` as a PNG to `path` (if given, creating its folders) and return it."""
+    if path is not None:
+        path = pathlib.Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.canvas.print_png(path)
+    return fig
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def _image_shape(model, image_shape):
+    """(height, width) to draw one example of `model` as; a ValueError names the fix when there is none."""
+    input_shape = model.graph.graph["input_shape"]
+    size = math.prod(input_shape)
+    if image_shape is not None:
+        if len(image_shape) != 2 or math.prod(image_shape) != size:
+            raise ValueError(
+                f"`image_shape` must be (height, width) with height * width = {size}, the size of one example. "
+                f"Received: image_shape={image_shape!r}"
+            )
+        return tuple(image_shape)
+    dims = [d for d in input_shape if d != 1]  # (28, 28, 1) and (1, 28, 28) are 28 x 28 images too
+    if len(dims) == 2:
+        return tuple(dims)
+    side = math.isqrt(size)
+    if side * side != size:
+        raise ValueError(
+            f"Cannot draw examples of shape {input_shape} as images: {size} values is not a square number. "
+            "Pass image_shape=(height, width)."
+        )
+    return side, side
+
+
+def _image_grid(images, cols, title, *, col_labels=None, row_labels=None):
+    """A figure showing `images` (k, h, w) row by row in `cols` columns, as one picture.
+
+    The tiles share one grey scale (0 to 1 for pixel probabilities, wider if
+    values leave it), so brightness compares across tiles. Tick labels, when
+    given, sit at the tile centres.
+    """
+    k, h, w = images.shape
+    rows = -(-k // cols)
+    canvas = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)  # NaN gutters show as the 'bad' colour
+    for i, image in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = image
+    tile = min(_TILE_INCHES, _GRID_INCHES / max(rows, cols))
+    fig = _figure(cols * tile + (1.5 if row_labels else 0.6), rows * tile * h / w + (1.4 if col_labels else 0.7))
+    ax = fig.add_subplot()
+    low, high = min(0.0, float(np.nanmin(canvas))), max(1.0, float(np.nanmax(canvas)))
+    ax.imshow(canvas, cmap="gray", vmin=low, vmax=high, interpolation="nearest")
+    ax.set_facecolor("#b0b0b0")  # the NaN gutters
+    ax.set_xticks(np.arange(cols) * (w + 1) + (w - 1) / 2, col_labels or [])
+    ax.set_yticks(np.arange(rows) * (h + 1) + (h - 1) / 2, row_labels or [])
+    ax.tick_params(length=0, labelsize=8)
+    ax.set_title(title)
+    return fig
+
+
+def _tick_labels(values):
+    """Two decimals; ``+ 0.0`` turns the -0.0 that rounding leaves of a tiny negative middle value into 0."""
+    return [f"{v:g}" for v in np.round(values, 2) + 0.0]
+
+
+def _as_images(values, image_shape):
+    """Examples as a (k, height, width) float array."""
+    return np.asarray(values, dtype="float64").reshape(-1, *image_shape)
+
+
+# -------------------------------------------------------------- image plots
+
+
+def reconstructions(model, x, n=10, path=None, *, image_shape=None):
+    """Draw the first `n` examples of `x` (top row) above their reconstructions (bottom row).
+
+    Reconstructions go through the posterior mean (`model.reconstruct`), so the
+    figure shows what the model keeps of each input, free of sampling noise.
+
+    Parameters
+    ----------
+    model : LadderAE
+    x : array of examples in the model's input shape
+    n : int
+        Number of examples to show (fewer if `x` is shorter).
+    path : str or path-like, optional
+        PNG file to write.
+    image_shape : (int, int), optional
+        Shape to draw one example as, when the input shape is not an image.
+    """
+    n = _positive_int("n", n)
+    shape = _image_shape(model, image_shape)
+    x = np.asarray(x)[:n]
+    if len(x) == 0:
+        raise ValueError("`x` holds no examples to reconstruct.")
+    images = np.concatenate([_as_images(x, shape), _as_images(model.reconstruct(x), shape)])
+    fig = _image_grid(images, len(x), "inputs and reconstructions", row_labels=["input", "reconstruction"])
+    return _save(fig, path)
+
+
+def samples(model, n=64, seed=0, path=None, *, image_shape=None):
+    """Draw `n` decoded prior samples (`model.sample`) on a near-square grid.
+
+    Shows what the generative model produces from z ~ N(0, I); the means of
+    p(x | z) are drawn, not binarised draws, as is usual for MNIST VAEs.
+    """
+    n = _positive_int("n", n)
+    shape = _image_shape(model, image_shape)
+    images = _as_images(model.sample(n, seed=seed), shape)
+    fig = _image_grid(images, math.ceil(math.sqrt(n)), f"{n} samples from the prior (seed {seed})")
+    return _save(fig, path)
+
+
+def latent_manifold(model, n=15, path=None, extent=None, *, image_shape=None):
+    """Decode an n x n grid over a 2-D latent space into one picture, z1 across and z2 up.
+
+    By default the grid coordinates are standard-normal quantiles of evenly
+    spaced probabilities (0.05 to 0.95), so the grid covers the prior's mass
+    evenly (Kingma & Welling, 2014, fig. 4). A plain autoencoder has no prior:
+    give ``extent=(z1_min, z1_max, z2_min, z2_max)`` (e.g. from the range of
+    `model.encode(x)`) for an evenly spaced grid instead.
+    """
+    n = _positive_int("n", n)
+    latent_dim = model.graph.graph["latent_dim"]
+    if latent_dim != 2:
+        raise ValueError(
+            f"latent_manifold draws a 2-D latent space, but this model has latent_dim={latent_dim}. "
+            "Use latent_scatter(model, x, labels) to see a larger latent space."
+        )
+    shape = _image_shape(model, image_shape)
+    if extent is None:
+        if not model.variational:
+            raise ValueError(
+                "A plain autoencoder (variational=False) has no prior to take quantiles of: pass "
+                "extent=(z1_min, z1_max, z2_min, z2_max), e.g. from the range of model.encode(x)."
+            )
+        z1 = z2 = np.array([statistics.NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, n)])
+        how = "standard-normal quantiles"
+    else:
+        if len(extent) != 4 or not extent[0] < extent[1] or not extent[2] < extent[3]:
+            raise ValueError(
+                f"`extent` must be (z1_min, z1_max, z2_min, z2_max) with min < max. Received: extent={extent!r}"
+            )
+        z1, z2 = np.linspace(extent[0], extent[1], n), np.linspace(extent[2], extent[3], n)
+        how = "evenly spaced"
+    z2 = z2[::-1]  # the top row has the largest z2
+    grid = np.stack(np.meshgrid(z1, z2), axis=-1).reshape(-1, 2).astype("float32")
+    fig = _image_grid(
+        _as_images(model.decode(grid), shape),
+        n,
+        f"decoded {n} x {n} latent grid ({how})",
+        col_labels=_tick_labels(z1),
+        row_labels=_tick_labels(z2),
+    )
+    ax = fig.axes[0]
+    ax.set_xlabel("z1")
+    ax.set_ylabel("z2")
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------- latent space
+
+
+def latent_scatter(model, x, labels, path=None):
+    """Scatter the posterior means of `x` coloured by label.
+
+    A 2-D latent space is drawn as it is (axes z1, z2); a larger one is
+    projected onto its first two principal components (axes PC1, PC2, with
+    the share of variance each explains). Up to 10 distinct labels get tab10
+    colours and a legend; more (or continuous labels) a colour bar.
+    """
+    codes = model.encode(x)
+    labels = np.asarray(labels)
+    if labels.shape != (len(codes),):
+        raise ValueError(
+            f"`labels` must hold one label per example of `x`, shape ({len(codes)},). Received shape {labels.shape}."
+        )
+    if codes.shape[1] < 2:
+        raise ValueError("latent_scatter needs latent_dim >= 2; with one latent dimension, histogram model.encode(x).")
+    if codes.shape[1] == 2:
+        points, axis_labels, how = codes, ["z1", "z2"], ""
+    else:
+        centred = codes - codes.mean(axis=0)
+        _, singular, components = np.linalg.svd(centred, full_matrices=False)
+        share = singular**2 / max(float(np.sum(singular**2)), np.finfo(float).tiny)
+        points = centred @ components[:2].T
+        axis_labels = [f"PC{i + 1} ({share[i]:.0%} of variance)" for i in range(2)]
+        how = f", projected from {codes.shape[1]} dimensions"
+
+    fig = _figure(6.5, 5.5)
+    ax = fig.add_subplot()
+    classes = np.unique(labels)
+    if len(classes) <= 10:
+        tab10 = matplotlib.colormaps["tab10"]
+        for i, label in enumerate(classes):
+            ax.scatter(*points[labels == label].T, s=8, alpha=0.7, color=tab10(i), label=str(label))
+        ax.legend(title="label", markerscale=2, fontsize=8, loc="best")
+    else:
+        values = labels if np.issubdtype(labels.dtype, np.number) else np.searchsorted(classes, labels)
+        dots = ax.scatter(*points.T, s=8, alpha=0.7, c=values, cmap="viridis")
+        fig.colorbar(dots, ax=ax, label="label")
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_title(f"posterior means of {len(codes)} examples{how}")
+    return _save(fig, path)
+
+
+# ---------------------------------------------------------------- training
+
+
+def history(history, path=None):
+    """Learning curves: one panel per loss term, all ``pair_*`` terms together in one.
+
+    Panels follow the order loss, reconstruction, kl, neg_elbo, consistency,
+    pair terms, beta, then any other metric. A ``val_`` curve is dashed, in
+    its training curve's panel and colour.
+
+    Parameters
+    ----------
+    history : dict or keras.callbacks.History
+        ``{name: [value per epoch]}``: ``model.fit(...)`` or its ``.history``,
+        or the ``"history"`` entry of a ``metrics.json`` written by the CLI.
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise ValueError(
+            "`history` must be a non-empty dict of per-epoch values or the History that model.fit returns. "
+            f"Received: {type(history).__name__}"
+        )
+    panels = {}
+    for key in logs:
+        base = key.removeprefix("val_")
+        terms = panels.setdefault(_PAIR_PANEL if base.startswith("pair_") else base, [])
+        if base not in terms:
+            terms.append(base)
+    titles = sorted(panels, key=lambda t: _CURVE_ORDER.index(t) if t in _CURVE_ORDER else len(_CURVE_ORDER))
+
+    cols = min(3, len(titles))
+    rows = -(-len(titles) // cols)
+    fig = _figure(4.0 * cols, 3.0 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(titles) :]:
+        ax.remove()
+    for ax, title in zip(axes, titles):
+        for i, base in enumerate(panels[title]):
+            for key, style in ((base, "-"), (f"val_{base}", "--")):
+                if key in logs:
+                    values = np.asarray(logs[key], dtype="float64")
+                    epochs = np.arange(1, len(values) + 1)
+                    marker = "o" if len(values) <= 30 else None  # a one-epoch curve is a dot
+                    ax.plot(epochs, values, style, color=f"C{i}", label=key, marker=marker, markersize=3)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if len(ax.lines) > 1:
+            ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------ pairing graph
+
+
+def _pair_label(data):
+    """E.g. "w=1 · local · tied": a constant weight's value, else the schedule's class."""
+    weight = data["weight"]
+    text = f"w={weight.value:g}" if isinstance(weight, schedules.Constant) else f"w={type(weight).__name__}"
+    return f"{text} · {data['stop_gradient']}" + (" · tied" if data["tied"] else "")
+
+
+def pairing_graph(model_or_graph, path=None):
+    """Draw a model's pairing graph as a "U": encoder row on top, mirror decoder row below, z at the bend.
+
+    ``x, e1..eL`` run left to right on top, ``x_hat, d1..dL`` below them (d_i
+    under e_i), and ``z`` sits at the right between the rows. Flow edges are
+    solid grey arrows; each pair edge is a dashed arc coloured by its
+    stop-gradient mode and labelled with its weight (the value of a constant,
+    else the schedule's class), its mode and "tied" for tied weights (also
+    drawn thicker). Nodes show their name and width.
+
+    Parameters
+    ----------
+    model_or_graph : LadderAE or networkx.DiGraph
+        A model, or a graph from `ladderae.graph.build_graph` (with or without pairs).
+    """
+    g = model_or_graph if isinstance(model_or_graph, nx.DiGraph) else model_or_graph.graph
+    encoder = graph_lib.encoder_nodes(g)
+    pos = {graph_lib.INPUT: (0.0, 1.0), graph_lib.OUTPUT: (0.0, 0.0), graph_lib.LATENT: (len(encoder) + 1.0, 0.5)}
+    for node in encoder:
+        depth = g.nodes[node]["depth"]
+        pos[node], pos[graph_lib.mirror(g, node)] = (float(depth), 1.0), (float(depth), 0.0)
+    flow = [(u, v) for u, v, kind in g.edges(data="kind") if kind == "flow"]
+    pairs = graph_lib.pairs(g)
+
+    unit = 1.7  # inches between neighbouring nodes
+    fig = _figure(unit * (len(encoder) + 2.4), unit * 2.0 + 0.6)
+    ax = fig.add_subplot()
+    ax.set_aspect("equal")  # keeps the arcs' midpoints where `rad` puts them in data units
+    node_size = (0.42 * unit * 72) ** 2  # marker area in points^2: a circle about 0.42 units across
+    nodes = list(pos)
+    nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_size=node_size, ax=ax, edgecolors="#555555",
+                           node_color=[_ROLE_COLORS[g.nodes[n]["role"]] for n in nodes])
+    nx.draw_networkx_labels(g, pos, labels={n: f"{n}\n{g.nodes[n]['units']}" for n in nodes}, font_size=9, ax=ax)
+    nx.draw_networkx_edges(g, pos, edgelist=flow, edge_color="#808080", width=1.5, node_size=node_size,
+                           arrowsize=14, ax=ax)
+
+    mode_colors = {mode: f"C{i}" for i, mode in enumerate(stop_gradient.modes.names)}
+    rad = 0.35
+    for e, d, data in pairs:
+        color = mode_colors[data["stop_gradient"]]
+        nx.draw_networkx_edges(g, pos, edgelist=[(e, d)], style="dashed", connectionstyle=f"arc3,rad={rad}",
+                               edge_color=color,
+                               width=3.5 if data["tied"] else 1.5, node_size=node_size, arrowsize=12, ax=ax)
+        # The middle of an arc3 curve from p to q lies at (p + q) / 2 + rad / 2 * (dy, -dx).
+        (x0, y0), (x1, y1) = pos[e], pos[d]
+        mid = ((x0 + x1) / 2 + rad / 2 * (y1 - y0), (y0 + y1) / 2 - rad / 2 * (x1 - x0))
+        ax.text(*mid, _pair_label(data), ha="center", va="center", fontsize=8, color=color,
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
+
+    ax.set_xlim(-0.7, len(encoder) + 1.7)
+    ax.set_ylim(-0.55, 1.55)
+    ax.axis("off")
+    ax.set_title(f"pairing graph: {len(pairs)} pair{'' if len(pairs) == 1 else 's'}")
+    return _save(fig, path)
