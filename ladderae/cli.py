@@ -1,8 +1,10 @@
-"""The `ladderae` command: train a layer-matched (V)AE on MNIST from the shell.
+"""The `ladderae` command: train, evaluate and draw layer-matched (V)AEs from the shell.
 
     ladderae train --encoder 512 256 --latent-dim 32 --stop-gradient local --epochs 10 --output runs/local
+    ladderae evaluate runs/local/model.keras --k 5000
+    ladderae graph --encoder 512 256 --pairing every --pairing-option k=2 --tied --output graph.png
 
-Every model option of `ladderae.LadderAE` has a flag; `ladderae train --help`
+Every model option of `ladderae.LadderAE` has a flag; `ladderae COMMAND --help`
 lists them. Bad arguments exit with status 2 and a message that names them.
 """
 
@@ -71,21 +73,40 @@ def _model_kwargs(args, steps_per_epoch):
     )
 
 
+def _print_table(title, numbers):
+    print(title)
+    for name, value in numbers.items():
+        print(f"  {name:>22s}  {value:10.4f}" if isinstance(value, float) else f"  {name:>22s}  {value!s:>10s}")
+
+
+def _pictures(model, history, x_test, y_test, out):
+    """The standard figures of a trained model, as PNGs in `out`."""
+    from ladderae import plots
+
+    plots.reconstructions(model, x_test, path=out / "reconstructions.png")
+    plots.samples(model, path=out / "samples.png")
+    plots.pairing_graph(model, path=out / "pairing_graph.png")
+    if history:
+        plots.history(history, path=out / "history.png")
+    if model.graph.graph["latent_dim"] == 2:
+        plots.latent_manifold(model, path=out / "latent_manifold.png")
+    if model.graph.graph["latent_dim"] >= 2:
+        plots.latent_scatter(model, x_test, y_test, path=out / "latent_scatter.png")
+
+
 def _train(args):
     import keras
 
-    from ladderae.training import train_on_mnist
+    from ladderae.training import mnist_splits, train_on_mnist
 
-    train_size = args.train_size or 60000
-    kwargs = _model_kwargs(args, steps_per_epoch=-(-train_size // args.batch_size))
+    splits = mnist_splits(args.data_dir, args.train_size, args.test_size)
+    kwargs = _model_kwargs(args, steps_per_epoch=-(-len(splits[0][0]) // args.batch_size))
     model, result = train_on_mnist(
         kwargs,
+        splits,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
-        data_dir=args.data_dir,
-        train_size=args.train_size,
-        test_size=args.test_size,
         seed=args.seed,
         verbose=args.verbose,
     )
@@ -95,16 +116,55 @@ def _train(args):
     result["command"] = " ".join(sys.argv)
     result["keras_version"] = keras.__version__
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    (x_test, y_test) = splits[1]
+    _pictures(model, result["history"], x_test, y_test, out)
 
-    test = result["test"]
-    print(f"\nbackend {result['backend']}, {result['parameters']:,} parameters, "
+    print(f"\nbackend {result['backend']}, {result['parameters']:,} trainable parameters, "
           f"{result['train_size']} training / {result['test_size']} test digits, {args.epochs} epochs")
     print(f"median epoch {sorted(result['epoch_seconds'])[len(result['epoch_seconds']) // 2]:.1f} s")
-    print("test metrics (nats per example):")
-    for name, value in test.items():
-        print(f"  {name:>16s}  {value:10.4f}")
-    print(f"saved {out / 'model.keras'} and {out / 'metrics.json'}")
+    _print_table("test metrics (nats per example):", result["test"])
+    print(f"saved model.keras, metrics.json and pictures in {out}")
     return 0
+
+
+def _evaluate(args):
+    import keras
+
+    from ladderae import evaluate
+    from ladderae.training import mnist_splits
+
+    model = keras.saving.load_model(args.model)
+    (x_train, y_train), (x_test, y_test) = mnist_splits(args.data_dir, args.train_size, args.test_size)
+    numbers = evaluate.report(model, x_test, y_test, x_train, y_train, k=args.k, iwae_images=args.iwae_images,
+                              seed=args.seed, verbose=1)
+    out = pathlib.Path(args.output) if args.output else pathlib.Path(args.model).parent
+    out.mkdir(parents=True, exist_ok=True)
+    numbers.update(model=str(args.model), train_size=len(x_train), test_size=len(x_test),
+                   backend=keras.backend.backend(), command=" ".join(sys.argv))
+    (out / "evaluation.json").write_text(json.dumps(numbers, indent=2))
+    _pictures(model, None, x_test, y_test, out)
+    _print_table(f"{args.model} on {len(x_test)} binarised test digits (nats per example):", numbers)
+    return 0
+
+
+def _graph(args):
+    from ladderae import plots
+    from ladderae.model import LadderAE
+
+    model = LadderAE(784, **_model_kwargs(args, steps_per_epoch=1))
+    plots.pairing_graph(model, path=args.output)
+    for e, d, data in sorted(model.graph.edges(data=True)):
+        if data["kind"] == "pair":
+            print(f"{e} ~ {d}: weight {data['weight']}, loss {data['loss']}, stop_gradient {data['stop_gradient']}, "
+                  f"tied {data['tied']}")
+    print(f"{len(model.pairs)} pairs; drawn to {args.output}")
+    return 0
+
+
+def _add_data_arguments(group):
+    group.add_argument("--data-dir", default=None, help="folder with the MNIST files (or a root holding mnist/)")
+    group.add_argument("--test-size", type=int, default=None, help="use the first N test digits (default: all)")
+    group.add_argument("--seed", type=int, default=0, help="seed of weights, noise and binarisation (default: 0)")
 
 
 def build_parser():
@@ -124,12 +184,37 @@ def build_parser():
     run.add_argument("--batch-size", type=int, default=128, help="(default: 128)")
     run.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
     run.add_argument("--train-size", type=int, default=None, help="use the first N training digits (default: all)")
-    run.add_argument("--test-size", type=int, default=None, help="use the first N test digits (default: all)")
-    run.add_argument("--seed", type=int, default=0, help="seed of weights, noise and binarisation (default: 0)")
-    run.add_argument("--data-dir", default=None, help="folder with the MNIST files (or a root holding mnist/)")
+    _add_data_arguments(run)
     run.add_argument("--output", default="runs/latest", help="output folder (default: runs/latest)")
     run.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras fit verbosity (default: 1)")
     train.set_defaults(handler=_train)
+
+    score = commands.add_parser(
+        "evaluate",
+        help="score a saved model: ELBO, IWAE bound, active units, probes, pair residuals",
+        description="Load a saved model and compute, on the fixed binarised MNIST test set: the negative ELBO "
+        "and its parts, the IWAE estimate of -log p(x) with K samples, active units, linear-probe and kNN "
+        "accuracy of the latent means, and each pair's residual. Writes evaluation.json and pictures.",
+    )
+    score.add_argument("model", help="a .keras file written by `ladderae train` or model.save")
+    score.add_argument("--k", type=int, default=5000, help="importance samples per image (default: 5000)")
+    score.add_argument("--iwae-images", type=int, default=None,
+                       help="IWAE on the first N test images only (default: all; k=5000 on 10,000 takes minutes)")
+    score.add_argument("--train-size", type=int, default=10000,
+                       help="training digits for the probes (default: 10000)")
+    _add_data_arguments(score)
+    score.add_argument("--output", default=None, help="output folder (default: the model's folder)")
+    score.set_defaults(handler=_evaluate)
+
+    draw = commands.add_parser(
+        "graph",
+        help="draw the pairing graph of a model spec, without training",
+        description="Build the graph a set of model options gives and draw it: encoder and decoder layers, "
+        "flow edges, pair edges labelled with weight and stop-gradient mode, tied pairs marked.",
+    )
+    _add_model_arguments(draw)
+    draw.add_argument("--output", default="pairing_graph.png", help="PNG to write (default: pairing_graph.png)")
+    draw.set_defaults(handler=_graph)
     return parser
 
 

@@ -23,7 +23,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _require_variational(model, what):
-    if not model.variational:
+    if not getattr(model, "variational", True):
         raise ValueError(f"{what} needs a variational model (built with variational=True).")
 
 
@@ -87,7 +87,10 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=50_000, verbose=1):
     return out
 
 
-def active_units(model, x, threshold=0.01):
+ACTIVE_THRESHOLD = 0.01
+
+
+def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """Number of latent units whose posterior mean has variance above `threshold` across `x`, and the variances."""
     _require_variational(model, "active_units")
     variances = model.posterior(x)[0].var(axis=0)
@@ -143,16 +146,22 @@ def pair_residuals(model, x):
 
 
 def report(model, x_test, y_test=None, x_train=None, y_train=None, k=5000, iwae_images=None, seed=0, verbose=1):
-    """Every figure above for one model, as a flat dict (IWAE over the first `iwae_images` test images)."""
+    """Every figure above for one model, as a flat dict (IWAE over the first `iwae_images` test images).
+
+    Works for any model with `posterior(x)` and `log_px_given_z(x, z)` (and
+    `pairs`/`activations` for pair residuals), not only LadderAE.
+    """
     out = dict(elbo(model, x_test, seed=seed))
     n_iwae = len(x_test) if iwae_images is None else min(iwae_images, len(x_test))
     out.update(iwae_nll=float(np.mean(iwae_nll(model, x_test[:n_iwae], k=k, seed=seed, verbose=verbose))),
                iwae_k=k, iwae_images=n_iwae)
-    out["active_units"] = active_units(model, x_test)[0]
-    out["latent_dim"] = model.graph.graph["latent_dim"]
+    test_codes = model.posterior(x_test)[0]
+    variances = test_codes.var(axis=0)
+    out.update(active_units=int(np.sum(variances > ACTIVE_THRESHOLD)), latent_dim=int(test_codes.shape[1]))
     if y_test is not None and x_train is not None and y_train is not None:
-        train_codes, test_codes = model.encode(x_train), model.encode(x_test)
+        train_codes = model.posterior(x_train)[0]
         out["linear_probe_accuracy"] = linear_probe(train_codes, y_train, test_codes, y_test)
         out["knn_accuracy"] = knn_accuracy(train_codes, y_train, test_codes, y_test)
-    out.update(pair_residuals(model, x_test))
+    if getattr(model, "pairs", None):
+        out.update(pair_residuals(model, x_test))
     return out

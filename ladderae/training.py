@@ -48,29 +48,28 @@ class EpochTimer(keras.callbacks.Callback):
 
 def train_on_mnist(
     model_kwargs,
+    splits,
     *,
     epochs=10,
     batch_size=128,
     learning_rate=1e-3,
-    data_dir=None,
-    train_size=None,
-    test_size=None,
     seed=0,
     verbose=1,
     callbacks=(),
 ):
-    """Build a LadderAE from `model_kwargs`, fit it on MNIST and evaluate it on the test set.
+    """Build a LadderAE from `model_kwargs`, fit it on ``splits[0]`` and evaluate it on ``splits[1]``.
 
-    Returns ``(model, result)`` where `result` holds the history, epoch times,
-    test metrics (nats per example) and the sizes used.
+    `splits` is what `mnist_splits` returns (grey-level training digits, binarised
+    test digits, with labels). Returns ``(model, result)`` where `result` holds
+    the history, epoch times, test metrics (nats per example) and the sizes used.
     """
-    (x_train, _), (x_test, _) = mnist_splits(data_dir, train_size, test_size)
+    (x_train, _), (x_test, _) = splits
     model = LadderAE(784, **{"seed": seed, **model_kwargs})
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     timer = EpochTimer()
     train = pipeline.DynamicBinarization(x_train, batch_size, seed=seed)
     history = model.fit(train, epochs=epochs, verbose=verbose, callbacks=[timer, *callbacks])
-    test = model.evaluate(pipeline.batched(x_test, 1000), verbose=0, return_dict=True)
+    test = model.evaluate(x_test, batch_size=1000, verbose=0, return_dict=True)
     result = {
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
         "epoch_seconds": timer.seconds,

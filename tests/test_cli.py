@@ -19,6 +19,12 @@ def run(argv, capsys):
     return exit_info.value.code, capsys.readouterr()
 
 
+@pytest.mark.parametrize("command", ["train", "evaluate", "graph"])
+def test_every_command_has_help(command, capsys):
+    code, out = run([command, "--help"], capsys)
+    assert code == 0 and "usage: ladderae " + command in out.out
+
+
 def test_help_lists_every_model_option(capsys):
     code, out = run(["train", "--help"], capsys)
     assert code == 0
@@ -38,6 +44,24 @@ def test_a_tiny_run_saves_a_loadable_model_and_metrics(tmp_path, data_root, caps
     model = keras.saving.load_model(tmp_path / "model.keras")
     assert model.pairs == [("e1", "d1")] and model.beta.steps == 2  # half of 4 steps per epoch
     assert "neg_elbo" in capsys.readouterr().out
+    for picture in ("reconstructions", "samples", "history", "pairing_graph", "latent_scatter"):
+        assert (tmp_path / f"{picture}.png").stat().st_size > 0
+
+    # `evaluate` scores the saved model and writes its numbers next to it.
+    assert cli.main(["evaluate", str(tmp_path / "model.keras"), "--k", "10", "--iwae-images", "20",
+                     "--train-size", "300", "--test-size", "100", "--data-dir", str(data_root)]) == 0
+    numbers = json.loads((tmp_path / "evaluation.json").read_text())
+    assert numbers["iwae_k"] == 10 and numbers["iwae_images"] == 20 and numbers["test_size"] == 100
+    assert {"neg_elbo", "iwae_nll", "active_units", "linear_probe_accuracy", "knn_accuracy", "pair_e1_d1"} <= set(numbers)
+
+
+def test_graph_draws_a_spec_without_training(tmp_path, capsys):
+    target = tmp_path / "g.png"
+    assert cli.main(["graph", "--encoder", "64", "32", "16", "--pairing", "every", "--pairing-option", "k=2",
+                     "--tied", "--output", str(target)]) == 0
+    assert target.stat().st_size > 0
+    out = capsys.readouterr().out
+    assert "e2 ~ d2" in out and "tied True" in out and "1 pairs" in out
 
 
 @pytest.mark.parametrize(
@@ -53,6 +77,11 @@ def test_a_tiny_run_saves_a_loadable_model_and_metrics(tmp_path, data_root, caps
 def test_bad_arguments_exit_2_with_a_message(extra, message, tmp_path, data_root, capsys):
     code, out = run(TINY + ["--data-dir", str(data_root), "--output", str(tmp_path)] + extra, capsys)
     assert code == 2 and message in out.err
+
+
+def test_evaluate_of_a_missing_model_file_is_an_error(tmp_path, capsys):
+    code, out = run(["evaluate", str(tmp_path / "nope.keras")], capsys)
+    assert code == 2 and "nope.keras" in out.err
 
 
 def test_missing_data_is_an_actionable_error(tmp_path, capsys):
