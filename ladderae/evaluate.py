@@ -46,7 +46,7 @@ def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example."""
     _require_variational(model, "elbo")
     rng = np.random.default_rng(seed)
-    mean, log_var = model.posterior(x, batch_size=batch_size)
+    mean, log_var = model.posterior(x)
     recon = np.empty(len(x))
     for start, stop in _chunks(len(x), batch_size):
         eps = rng.standard_normal(mean[start:stop].shape).astype("float32")

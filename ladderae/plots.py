@@ -71,7 +71,12 @@ def _positive_int(name, value):
 
 
 def _image_shape(model, image_shape):
-    """(height, width) to draw one example of `model` as; a ValueError names the fix when there is none."""
+    """(height, width) to draw one example of `model` as; a ValueError names the fix when there is none.
+
+    A model without a ladderae graph (any model with `reconstruct`) needs `image_shape`.
+    """
+    if image_shape is not None and not hasattr(model, "graph"):
+        return tuple(image_shape)
     input_shape = model.graph.graph["input_shape"]
     size = math.prod(input_shape)
     if image_shape is not None:

@@ -1,0 +1,102 @@
+"""The baseline: a plain VAE written the way a Keras 3 user writes one (keras.io style).
+
+A sampling layer, functional encoder and decoder, and a `keras.Model` subclass
+with its own `train_step` (tf.GradientTape, so TensorFlow backend only),
+Bernoulli likelihood from logits, reconstruction summed over pixels and KL summed
+over latent dimensions, both averaged over the batch. It imports nothing from
+ladderae on purpose: a bug in ladderae cannot hide on both sides of the
+comparison.
+
+`posterior` and `log_px_given_z` let the shared evaluation code (IWAE, active
+units, probes) score it; its own `evaluate` gives an independent negative ELBO.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+
+class Sampling(layers.Layer):
+    """z = mean + exp(0.5 * log_var) * eps."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+
+def build_encoder(hidden, latent_dim, activation, seed):
+    inputs = keras.Input(shape=(784,))
+    h = inputs
+    for units in hidden:
+        h = layers.Dense(units, activation=activation)(h)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(h)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(h)
+    z = Sampling(seed)([z_mean, z_log_var])
+    return keras.Model(inputs, [z_mean, z_log_var, z], name="encoder")
+
+
+def build_decoder(hidden, latent_dim, activation):
+    inputs = keras.Input(shape=(latent_dim,))
+    h = inputs
+    for units in reversed(hidden):
+        h = layers.Dense(units, activation=activation)(h)
+    return keras.Model(inputs, layers.Dense(784)(h), name="decoder")  # logits
+
+
+class VAE(keras.Model):
+    def __init__(self, hidden=(512, 256), latent_dim=32, activation="relu", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = build_encoder(hidden, latent_dim, activation, seed)
+        self.decoder = build_decoder(hidden, latent_dim, activation)
+        self.total_loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl")
+
+    @property
+    def metrics(self):
+        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+
+    def _loss_terms(self, data):
+        data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        z_mean, z_log_var, z = self.encoder(data)
+        logits = self.decoder(z)
+        reconstruction = ops.mean(ops.sum(ops.binary_crossentropy(data, logits, from_logits=True), axis=1))
+        kl = ops.mean(ops.sum(-0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)), axis=1))
+        return reconstruction, kl
+
+    def _track(self, reconstruction, kl):
+        self.total_loss_tracker.update_state(reconstruction + kl)
+        self.reconstruction_loss_tracker.update_state(reconstruction)
+        self.kl_loss_tracker.update_state(kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            reconstruction, kl = self._loss_terms(data)
+            total = reconstruction + kl
+        grads = tape.gradient(total, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+        return self._track(reconstruction, kl)
+
+    def test_step(self, data):
+        return self._track(*self._loss_terms(data))
+
+    # For the shared evaluation code.
+    variational = True
+
+    def posterior(self, x):
+        z_mean, z_log_var, _ = self.encoder.predict(x, batch_size=1000, verbose=0)
+        return z_mean, z_log_var
+
+    def reconstruct(self, x):
+        return ops.convert_to_numpy(ops.sigmoid(self.decoder(self.posterior(x)[0])))
+
+    def log_px_given_z(self, x, z):
+        logits = self.decoder(np.asarray(z))
+        return -ops.sum(ops.binary_crossentropy(ops.convert_to_tensor(x), logits, from_logits=True), axis=1)
