@@ -202,9 +202,12 @@ class Runner:
         path = self.folder / f"{run_id}.json"
         self.done += 1
         label = f"[{self.done}/{total}] {spec['preset']} | {spec['row']} | {spec['backend']} | seed {spec['seed']}"
-        if path.exists():
-            return json.loads(path.read_text())
         spec = {**spec, "out": str(path)}
+        if path.exists():
+            saved = json.loads(path.read_text())
+            if saved["spec"] == spec:  # resume only what was planned the same way (weights, budget, sizes)
+                return saved
+            self.log(f"{label}: saved run has other settings, running again")
         start = time.perf_counter()
         if self.in_process:
             result = run_one(spec)
