@@ -256,8 +256,10 @@ def plan_main(args, weights, best_mode):
                                                                if mode else {})}
             if kind == "baseline":
                 backends = ["tensorflow"]
+            elif preset == args.presets[0] and name in both_backends:
+                backends = list(args.backends)
             else:
-                backends = [b for b in args.backends if b == args.main_backend or name in both_backends]
+                backends = [args.main_backend]
             for backend in backends:
                 for seed in range(args.seeds):
                     out.append((_spec(args, preset, name, kind, kwargs, backend, seed), _slug(preset, name, backend, seed)))
@@ -403,7 +405,8 @@ def parse(argv):
     p.add_argument("--out", default=str(HERE / "results"), help="output folder (resumes from its runs/)")
     p.add_argument("--quick", action="store_true", help="every row on a tiny budget, in-process (for the tests)")
     p.add_argument("--presets", nargs="+", default=["wide", "iwae"], choices=list(PRESETS),
-                   help="the first gets every row, later ones the baseline, no-pair and best-pair rows")
+                   help="the first gets every row (no-pair and best-pair rows on every backend), later ones the "
+                   "baseline, no-pair and best-pair rows on the main backend")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)

@@ -88,9 +88,9 @@ def _pictures(model, history, x_test, y_test, out):
     plots.pairing_graph(model, path=out / "pairing_graph.png")
     if history:
         plots.history(history, path=out / "history.png")
-    if model.graph.graph["latent_dim"] == 2:
+    if model.latent_dim == 2:
         plots.latent_manifold(model, path=out / "latent_manifold.png")
-    if model.graph.graph["latent_dim"] >= 2:
+    if model.latent_dim >= 2:
         plots.latent_scatter(model, x_test, y_test, path=out / "latent_scatter.png")
 
 

@@ -105,7 +105,7 @@ class LadderAE(keras.Model):
         super().__init__(**kwargs)
         # The graph: the architecture and its pairs.
         shape = _input_shape(input_dim, input_shape)
-        keras.activations.get(activation)
+        keras.activations.get(activation)  # an unknown activation fails here, by name, before any layer exists
         g = graph_lib.build_graph(shape, encoder, latent_dim, variational=variational, activation=activation)
         pairing_lib.apply_pairing(
             g,
@@ -123,9 +123,7 @@ class LadderAE(keras.Model):
         # Training settings that are not architecture.
         self.likelihood_name = likelihood
         self.beta = schedules.get(beta, "beta")
-        if isinstance(free_bits, bool) or not isinstance(free_bits, (int, float)) or free_bits < 0:
-            raise ValueError(f"`free_bits` must be a non-negative number. Received: free_bits={free_bits!r}")
-        self.free_bits = float(free_bits)
+        self.free_bits = schedules.check_non_negative("free_bits", free_bits)
         self.seed = seed
 
         # One layer per graph node, named after it.
@@ -153,6 +151,10 @@ class LadderAE(keras.Model):
     @property
     def variational(self):
         return self._graph.graph["variational"]
+
+    @property
+    def latent_dim(self):
+        return self._graph.graph["latent_dim"]
 
     @property
     def term_names(self):
@@ -218,7 +220,7 @@ class LadderAE(keras.Model):
         return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, math.prod(shape)))
 
     def _draw_noise(self, batch):
-        return keras.random.normal((batch, self._graph.graph["latent_dim"]), seed=self.seed_generator)
+        return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
 
     def call(self, inputs, training=False):
         """All activations by node name, plus ``z_mean``, ``z_log_var`` and ``reconstruction``.
@@ -373,7 +375,7 @@ class LadderAE(keras.Model):
     def sample(self, n, seed=None):
         """Decode n draws from the prior N(0, I): means of p(x | z) in the input's shape."""
         self._require_variational("sample")
-        z = keras.random.normal((n, self._graph.graph["latent_dim"]), seed=seed)
+        z = keras.random.normal((n, self.latent_dim), seed=seed)
         return self.decode(ops.convert_to_numpy(z))
 
     def _require_variational(self, what):
@@ -410,7 +412,7 @@ class LadderAE(keras.Model):
             **super().get_config(),
             "input_shape": list(self._graph.graph["input_shape"]),
             "encoder": [self._graph.nodes[n]["units"] for n in graph_lib.encoder_nodes(self._graph)],
-            "latent_dim": self._graph.graph["latent_dim"],
+            "latent_dim": self.latent_dim,
             "variational": self.variational,
             "pairing": explicit_pairs,
             "likelihood": self.likelihood_name,

@@ -187,7 +187,7 @@ def latent_manifold(model, n=15, path=None, extent=None, *, image_shape=None):
     `model.encode(x)`) for an evenly spaced grid instead.
     """
     n = _positive_int("n", n)
-    latent_dim = model.graph.graph["latent_dim"]
+    latent_dim = model.latent_dim
     if latent_dim != 2:
         raise ValueError(
             f"latent_manifold draws a 2-D latent space, but this model has latent_dim={latent_dim}. "

@@ -44,7 +44,8 @@ class Schedule:
         return f"{type(self).__name__}({args})"
 
 
-def _check_non_negative(name, value):
+def check_non_negative(name, value):
+    """`value` as a float, or a ValueError naming `name`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
     return float(value)
@@ -61,7 +62,7 @@ class Constant(Schedule):
     """The same weight at every step."""
 
     def __init__(self, value=1.0):
-        self.value = _check_non_negative("value", value)
+        self.value = check_non_negative("value", value)
 
     def __call__(self, step):
         return ops.cast(self.value, "float32")
@@ -83,8 +84,8 @@ class LinearWarmup(Schedule):
 
     def __init__(self, steps, start=0.0, end=1.0, delay=0):
         self.steps = _check_positive_int("steps", steps)
-        self.start = _check_non_negative("start", start)
-        self.end = _check_non_negative("end", end)
+        self.start = check_non_negative("start", start)
+        self.end = check_non_negative("end", end)
         if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
             raise ValueError(f"`delay` must be a non-negative integer. Received: delay={delay!r}")
         self.delay = delay
@@ -112,8 +113,8 @@ class Cyclical(Schedule):
         if not isinstance(ratio, (int, float)) or not 0.0 < ratio <= 1.0:
             raise ValueError(f"`ratio` must be in (0, 1]. Received: ratio={ratio!r}")
         self.ratio = float(ratio)
-        self.start = _check_non_negative("start", start)
-        self.end = _check_non_negative("end", end)
+        self.start = check_non_negative("start", start)
+        self.end = check_non_negative("end", end)
         self.cycles = None if cycles is None else _check_positive_int("cycles", cycles)
 
     def __call__(self, step):
