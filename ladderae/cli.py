@@ -161,6 +161,17 @@ def _graph(args):
     return 0
 
 
+def _bench(args):
+    script = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "mnist_vs_vae.py"
+    if not script.exists():
+        raise ValueError(f"`ladderae bench` runs {script.name} from a source checkout of ladderae "
+                         "(benchmarks/ is not installed): clone the repository and pip install -e it.")
+    sys.path.insert(0, str(script.parent))
+    import mnist_vs_vae
+
+    return mnist_vs_vae.main(args.arguments)
+
+
 def _add_data_arguments(group):
     group.add_argument("--data-dir", default=None, help="folder with the MNIST files (or a root holding mnist/)")
     group.add_argument("--test-size", type=int, default=None, help="use the first N test digits (default: all)")
@@ -215,12 +226,24 @@ def build_parser():
     _add_model_arguments(draw)
     draw.add_argument("--output", default="pairing_graph.png", help="PNG to write (default: pairing_graph.png)")
     draw.set_defaults(handler=_graph)
+
+    bench = commands.add_parser(
+        "bench",
+        help="the MNIST benchmark against a plain Keras VAE (benchmarks/mnist_vs_vae.py)",
+        description="Forwards every argument to benchmarks/mnist_vs_vae.py; `ladderae bench --help` shows its options.",
+        add_help=False,
+    )
+    bench.set_defaults(handler=_bench)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.arguments = unknown  # every option belongs to the benchmark script
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if getattr(args, "seed", None) is not None:
         import keras
 

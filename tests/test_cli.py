@@ -79,6 +79,18 @@ def test_bad_arguments_exit_2_with_a_message(extra, message, tmp_path, data_root
     assert code == 2 and message in out.err
 
 
+def test_bench_forwards_every_argument_to_the_benchmark_script(capsys):
+    code, out = run(["bench", "--help"], capsys)
+    assert code == 0 and "--quick" in out.out and "--sweep-weights" in out.out
+    code, out = run(["bench", "--presets", "mnist"], capsys)
+    assert code == 2 and "invalid choice: 'mnist'" in out.err
+
+
+def test_unknown_options_of_other_commands_are_errors(capsys):
+    code, out = run(["graph", "--bogus"], capsys)
+    assert code == 2 and "unrecognized arguments: --bogus" in out.err
+
+
 def test_evaluate_of_a_missing_model_file_is_an_error(tmp_path, capsys):
     code, out = run(["evaluate", str(tmp_path / "nope.keras")], capsys)
     assert code == 2 and "nope.keras" in out.err
