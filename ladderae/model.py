@@ -119,6 +119,7 @@ class LadderAE(keras.Model):
         self._graph = nx.freeze(g)
         self._order = graph_lib.flow_order(self._graph)
         self._pairs = graph_lib.pairs(self._graph)
+        self._tied_sources = {n: graph_lib.tied_source(self._graph, n) for n in self._order[1:]}
 
         # Training settings that are not architecture.
         self.likelihood_name = likelihood
@@ -174,7 +175,7 @@ class LadderAE(keras.Model):
                         "log_var": keras.layers.Dense(data["units"], name="z_log_var")}
             return keras.layers.Dense(data["units"], name="z")
         activation = data.get("activation")
-        if graph_lib.tied_source(self._graph, node) is not None:
+        if self._tied_sources[node] is not None:
             return DenseTransposed(data["units"], activation=activation, name=node)
         return keras.layers.Dense(data["units"], activation=activation, name=node)
 
@@ -197,7 +198,7 @@ class LadderAE(keras.Model):
             mean, log_var = layer["mean"](h), layer["log_var"](h)
             z = mean if eps is None else losses.reparameterize(mean, log_var, eps)
             return {node: z, "z_mean": mean, "z_log_var": log_var}
-        source = graph_lib.tied_source(self._graph, node)
+        source = self._tied_sources[node]
         if source is not None:
             return {node: layer(h, kernel=self.node_layers[source].kernel)}
         return {node: layer(h)}
