@@ -155,11 +155,10 @@ def report(model, x_test, y_test=None, x_train=None, y_train=None, k=5000, iwae_
     n_iwae = len(x_test) if iwae_images is None else min(iwae_images, len(x_test))
     out.update(iwae_nll=float(np.mean(iwae_nll(model, x_test[:n_iwae], k=k, seed=seed, verbose=verbose))),
                iwae_k=k, iwae_images=n_iwae)
-    test_codes = model.posterior(x_test)[0]
-    variances = test_codes.var(axis=0)
-    out.update(active_units=int(np.sum(variances > ACTIVE_THRESHOLD)), latent_dim=int(test_codes.shape[1]))
+    n_active, variances = active_units(model, x_test)
+    out.update(active_units=n_active, latent_dim=len(variances))
     if y_test is not None and x_train is not None and y_train is not None:
-        train_codes = model.posterior(x_train)[0]
+        train_codes, test_codes = model.posterior(x_train)[0], model.posterior(x_test)[0]
         out["linear_probe_accuracy"] = linear_probe(train_codes, y_train, test_codes, y_test)
         out["knn_accuracy"] = knn_accuracy(train_codes, y_train, test_codes, y_test)
     if getattr(model, "pairs", None):

@@ -318,6 +318,9 @@ class LadderAE(keras.Model):
     def _encoder_nodes_to_latent(self):
         return self._order[1 : self._order.index(graph_lib.LATENT) + 1]
 
+    def _decoder_nodes_from_latent(self):
+        return self._order[self._order.index(graph_lib.LATENT) + 1 :]
+
     def posterior(self, x, batch_size=1024):
         """Mean and log-variance of q(z | x) as NumPy arrays (variational models)."""
         self._require_variational("posterior")
@@ -354,14 +357,14 @@ class LadderAE(keras.Model):
 
     def log_px_given_z(self, x, z):
         """log p(x | z) per example (nats) as a backend tensor; x and z are batches of equal length."""
-        decoder = self._order[self._order.index(graph_lib.LATENT) + 1 :]
+        decoder = self._decoder_nodes_from_latent()
         params = self._walk(decoder, ops.cast(z, self.compute_dtype), None)[graph_lib.OUTPUT]
         return -self.likelihood.nll(self._flatten(x), params)
 
     def decode(self, z, batch_size=1024):
         """Mean of p(x | z) (pixel probabilities for Bernoulli), in the input's shape."""
         shape = self._graph.graph["input_shape"]
-        decoder = self._order[self._order.index(graph_lib.LATENT) + 1 :]
+        decoder = self._decoder_nodes_from_latent()
 
         def fn(batch):
             params = self._walk(decoder, ops.cast(batch, self.compute_dtype), None)[graph_lib.OUTPUT]
