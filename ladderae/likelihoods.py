@@ -11,6 +11,10 @@ log-likelihood summed per example (nats), `call` the mean of p(x | z).
   data, not on images with constant borders.
 - ``gaussian_unit``: continuous data, unit standard deviation (0.5 * squared
   error plus a constant; MSE in nats).
+
+A likelihood over several blocks of the output (the columns of a table, see
+`ladderae.tabular.ColumnLikelihood`) reports one term per block through
+`nll_terms` and weights them in the loss through `term_weights`.
 """
 
 import keras
@@ -19,13 +23,32 @@ from keras import ops
 from ladderae import losses
 from ladderae.registry import Registry
 
-__all__ = ["BernoulliLikelihood", "GaussianLikelihood", "likelihoods", "get"]
+__all__ = ["Likelihood", "BernoulliLikelihood", "GaussianLikelihood", "likelihoods", "get"]
 
 likelihoods = Registry("likelihood", "likelihood")
 
 
+class Likelihood(keras.layers.Layer):
+    """Base of the observation models: `nll` per example, `call` the mean, `nll_terms` its reported parts.
+
+    A likelihood made of parts overrides `nll_terms` (one per-example term per
+    part, named as they appear in the metrics) and `term_weights` (the weight of
+    each part in the training loss; the reported ``reconstruction`` stays the
+    unweighted sum, so ``neg_elbo`` is always the true negative ELBO).
+    """
+
+    nll_term_names = ("reconstruction",)
+
+    def nll_terms(self, x, params):
+        return {"reconstruction": self.nll(x, params)}
+
+    @property
+    def term_weights(self):
+        return {}
+
+
 @keras.saving.register_keras_serializable(package="ladderae")
-class BernoulliLikelihood(keras.layers.Layer):
+class BernoulliLikelihood(Likelihood):
     """Bernoulli p(x | z) parameterised by logits."""
 
     def nll(self, x, logits):
@@ -36,7 +59,7 @@ class BernoulliLikelihood(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="ladderae")
-class GaussianLikelihood(keras.layers.Layer):
+class GaussianLikelihood(Likelihood):
     """Gaussian p(x | z) with the decoder output as mean and a per-dimension log-scale."""
 
     def __init__(self, learn_scale=True, **kwargs):
@@ -66,5 +89,9 @@ likelihoods.register("gaussian_unit")(lambda **kw: GaussianLikelihood(learn_scal
 
 
 def get(identifier, **layer_kwargs):
-    """Build the likelihood layer registered under the name `identifier`."""
+    """The likelihood layer registered under the name `identifier`, or `identifier` itself if it is a `Likelihood`."""
+    if isinstance(identifier, Likelihood):
+        return identifier
+    if isinstance(identifier, dict):  # a serialised custom likelihood, from get_config
+        return keras.saving.deserialize_keras_object(identifier)
     return likelihoods.get(identifier)(**layer_kwargs)

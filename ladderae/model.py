@@ -67,8 +67,9 @@ class LadderAE(keras.Model):
         ``"none"``, ``"encoder"``, ``"decoder"`` or ``"local"``, per pair or for all.
     tied_weights : bool or list of bool
         Decoder layers reuse the transposed kernel of their paired encoder layer.
-    likelihood : str
-        ``"bernoulli"`` (logits), ``"gaussian"`` (learned scale) or ``"gaussian_unit"``.
+    likelihood : str or ladderae.likelihoods.Likelihood
+        ``"bernoulli"`` (logits), ``"gaussian"`` (learned scale), ``"gaussian_unit"``,
+        or a likelihood layer (e.g. `ladderae.ColumnLikelihood` for tables).
     beta : float or Schedule
         Weight of the KL term, evaluated from the model's step counter inside
         the compiled step (use `ladderae.LinearWarmup` for KL warm-up).
@@ -122,7 +123,6 @@ class LadderAE(keras.Model):
         self._tied_sources = {n: graph_lib.tied_source(self._graph, n) for n in self._order[1:]}
 
         # Training settings that are not architecture.
-        self.likelihood_name = likelihood
         self.beta = schedules.get(beta, "beta")
         self.free_bits = schedules.check_non_negative("free_bits", free_bits)
         self.seed = seed
@@ -130,6 +130,7 @@ class LadderAE(keras.Model):
         # One layer per graph node, named after it.
         self.node_layers = {node: self._make_layer(node) for node in self._order[1:]}
         self.likelihood = likelihoods.get(likelihood, name="likelihood")
+        self.likelihood_name = likelihood if isinstance(likelihood, str) else None
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.step_counter = self.add_weight(
             shape=(), dtype="int32", initializer="zeros", trainable=False, name="step_counter"
@@ -160,7 +161,7 @@ class LadderAE(keras.Model):
     @property
     def term_names(self):
         """Names of the loss terms reported as metrics (besides Keras' own ``loss``)."""
-        names = ["reconstruction"]
+        names = ["reconstruction"] + [t for t in self.likelihood.nll_term_names if t != "reconstruction"]
         if self.variational:
             names += ["kl", "beta", "neg_elbo"]
         if self._pairs:
@@ -251,12 +252,18 @@ class LadderAE(keras.Model):
 
         ``reconstruction`` and ``kl`` are in nats per example; ``neg_elbo`` is
         their sum (the beta-free negative ELBO); ``pair_<e>_<d>`` is a pair's
-        unweighted loss and ``consistency`` the weighted sum over pairs.
+        unweighted loss and ``consistency`` the weighted sum over pairs. A
+        likelihood made of parts (table columns) adds one term per part.
         """
-        x_flat = self._flatten(x)
-        reconstruction = ops.mean(self.likelihood.nll(x_flat, outputs[graph_lib.OUTPUT]))
-        terms = {"reconstruction": reconstruction}
-        loss = reconstruction
+        parts = self.likelihood.nll_terms(self._flatten(x), outputs[graph_lib.OUTPUT])
+        terms = {name: ops.mean(value) for name, value in parts.items()}
+        reconstruction = loss = None
+        for name, value in terms.items():  # the loss weights each part; `reconstruction` is their plain sum
+            weight = self.likelihood.term_weights.get(name, 1.0)
+            reconstruction = value if reconstruction is None else reconstruction + value
+            weighted = value if weight == 1.0 else weight * value
+            loss = weighted if loss is None else loss + weighted
+        terms["reconstruction"] = reconstruction
         if self.variational:
             kl_per_dim = losses.gaussian_kl(outputs["z_mean"], outputs["z_log_var"])
             kl = ops.mean(ops.sum(kl_per_dim, axis=1))
@@ -419,7 +426,7 @@ class LadderAE(keras.Model):
             "latent_dim": self.latent_dim,
             "variational": self.variational,
             "pairing": explicit_pairs,
-            "likelihood": self.likelihood_name,
+            "likelihood": self.likelihood_name or keras.saving.serialize_keras_object(self.likelihood),
             "beta": schedules.serialize(self.beta),
             "free_bits": self.free_bits,
             "activation": some_node["activation"],
