@@ -5,18 +5,41 @@ pair edges between encoder layers and their mirror decoder layers, each with a
 consistency loss, a stop-gradient mode and optional tied weights.
 """
 
-from ladderae import datasets, evaluate, graph, likelihoods, losses, pairing, pipeline, plots, schedules, stop_gradient
+from ladderae import (
+    columns,
+    datasets,
+    evaluate,
+    graph,
+    likelihoods,
+    losses,
+    pairing,
+    pipeline,
+    plots,
+    schedules,
+    stop_gradient,
+    tabular,
+)
+from ladderae.columns import Binary, Categorical, Numeric
 from ladderae.graph import GraphError
 from ladderae.layers import DenseTransposed
 from ladderae.losses import pair_loss
 from ladderae.model import LadderAE
 from ladderae.pairing import pairing_rule, pairing_rules
 from ladderae.schedules import Constant, Cyclical, LinearWarmup
+from ladderae.schema import TabularSchema
+from ladderae.tabular import ColumnLikelihood, TabularLadderAE, column_report
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LadderAE",
+    "TabularLadderAE",
+    "TabularSchema",
+    "ColumnLikelihood",
+    "Numeric",
+    "Categorical",
+    "Binary",
+    "column_report",
     "GraphError",
     "DenseTransposed",
     "pairing_rule",
@@ -25,6 +48,7 @@ __all__ = [
     "Constant",
     "LinearWarmup",
     "Cyclical",
+    "columns",
     "datasets",
     "evaluate",
     "graph",
@@ -35,4 +59,5 @@ __all__ = [
     "plots",
     "schedules",
     "stop_gradient",
+    "tabular",
 ]
