@@ -29,13 +29,16 @@ from matplotlib.ticker import MaxNLocator
 from ladderae import graph as graph_lib
 from ladderae import schedules, stop_gradient
 
-__all__ = ["reconstructions", "samples", "latent_manifold", "latent_scatter", "history", "pairing_graph"]
+__all__ = [
+    "reconstructions", "samples", "latent_manifold", "latent_scatter", "history", "pairing_graph", "column_distributions"
+]
 
 _DPI = 100
 _TILE_INCHES = 0.8  # largest side of one image in a grid
 _GRID_INCHES = 8.0  # largest side of a whole image grid
 _PAIR_PANEL = "pair terms (unweighted)"
-_CURVE_ORDER = ("loss", "reconstruction", "kl", "neg_elbo", "consistency", _PAIR_PANEL, "beta")
+_COLUMN_PANEL = "column terms (nats)"
+_CURVE_ORDER = ("loss", "reconstruction", _COLUMN_PANEL, "kl", "neg_elbo", "consistency", _PAIR_PANEL, "beta")
 _ROLE_COLORS = {
     "input": "#d9d9d9", "encoder": "#9ecae1", "latent": "#fdd0a2", "decoder": "#a1d99b", "output": "#d9d9d9"
 }
@@ -278,8 +281,9 @@ def history(history, path=None):
     """Learning curves: one panel per loss term, all ``pair_*`` terms together in one.
 
     Panels follow the order loss, reconstruction, kl, neg_elbo, consistency,
-    pair terms, beta, then any other metric. A ``val_`` curve is dashed, in
-    its training curve's panel and colour.
+    pair terms, beta, then any other metric; a table's ``nll_<column>`` terms
+    share one panel. A ``val_`` curve is dashed, in its training curve's panel
+    and colour.
 
     Parameters
     ----------
@@ -296,7 +300,8 @@ def history(history, path=None):
     panels = {}
     for key in logs:
         base = key.removeprefix("val_")
-        terms = panels.setdefault(_PAIR_PANEL if base.startswith("pair_") else base, [])
+        group = {"pair_": _PAIR_PANEL, "nll_": _COLUMN_PANEL}.get(base[: base.find("_") + 1], base)
+        terms = panels.setdefault(group, [])
         if base not in terms:
             terms.append(base)
     titles = sorted(panels, key=lambda t: _CURVE_ORDER.index(t) if t in _CURVE_ORDER else len(_CURVE_ORDER))
@@ -387,4 +392,48 @@ def pairing_graph(model_or_graph, path=None):
     ax.set_ylim(-0.55, 1.55)
     ax.axis("off")
     ax.set_title(f"pairing graph: {len(pairs)} pair{'' if len(pairs) == 1 else 's'}")
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------------ tables
+
+
+def column_distributions(original, others, path=None, bins=30, max_categories=12):
+    """Per column, the distribution of `original` beside each frame in `others` (e.g. reconstructions, samples).
+
+    Numeric columns as step histograms over shared bins, categorical and
+    binary ones as grouped bars of value frequencies (the `max_categories` most
+    frequent values of `original`). `others` maps a label to a DataFrame with
+    the same columns.
+    """
+    others = dict(others)
+    missing = {label: [c for c in original.columns if c not in frame.columns] for label, frame in others.items()}
+    missing = {label: cols for label, cols in missing.items() if cols}
+    if missing:
+        raise ValueError(f"Every frame in `others` needs the columns of `original`; missing: {missing!r}")
+    frames = {"data": original, **others}
+    names = list(original.columns)
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig = _figure(4.5 * cols, 3.0 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(names) :]:
+        ax.remove()
+    for ax, name in zip(axes, names):
+        column = original[name]
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":  # numbers; not bools, categories
+            values = {label: np.asarray(frame[name], dtype="float64") for label, frame in frames.items()}
+            edges = np.histogram_bin_edges(np.concatenate(list(values.values())), bins=bins)
+            for i, (label, v) in enumerate(values.items()):
+                ax.hist(v, bins=edges, histtype="step", density=True, color=f"C{i}", label=label, linewidth=1.5)
+        else:
+            top = column.astype(object).value_counts().index[:max_categories].tolist()
+            width = 0.8 / len(frames)
+            for i, (label, frame) in enumerate(frames.items()):
+                freq = frame[name].astype(object).value_counts(normalize=True)
+                ax.bar(np.arange(len(top)) + i * width, [freq.get(v, 0.0) for v in top], width, color=f"C{i}",
+                       label=label)
+            ax.set_xticks(np.arange(len(top)) + 0.4 - width / 2, [str(v) for v in top], rotation=45, fontsize=8)
+        ax.set_title(name)
+        ax.legend(fontsize=7)
     return _save(fig, path)

@@ -299,3 +299,26 @@ def test_column_report_scores_each_column(frame, schema):
     recon = model.reconstruct_frame(frame)
     np.testing.assert_allclose(report["rmse_price"], np.sqrt(np.mean((recon["price"] - frame["price"]) ** 2)))
     assert report["accuracy_grade"] == np.mean(recon["grade"].to_numpy() == frame["grade"].to_numpy())
+
+
+def test_column_distributions_plot(tmp_path, frame, schema):
+    model = small_model(schema)
+    path = tmp_path / "columns.png"
+    fig = ladderae.plots.column_distributions(frame, {"reconstruction": model.reconstruct_frame(frame)}, path=path)
+    assert path.stat().st_size > 0 and len(fig.axes) == len(frame.columns)
+    with pytest.raises(ValueError, match="missing.*grade"):
+        ladderae.plots.column_distributions(frame, {"bad": frame.drop(columns="grade")})
+
+
+def test_diamonds_example_runs_on_a_slice(tmp_path):
+    import runpy
+
+    from conftest import REPO
+
+    example = runpy.run_path(str(REPO / "examples" / "tabular_diamonds.py"))
+    results = example["main"](["--rows", "1500", "--epochs", "1", "--out", str(tmp_path)])
+    assert set(results) == {"plain VAE", "ladderae"}
+    for figures in results.values():
+        assert {"rmse_price", "accuracy_cut", "accuracy_color", "accuracy_clarity", "neg_elbo"} <= set(figures)
+        assert np.isfinite(figures["neg_elbo"])
+    assert (tmp_path / "columns.png").exists() and (tmp_path / "results.json").exists()
