@@ -9,16 +9,31 @@ from conftest import REPO
 README = (REPO / "README.md").read_text()
 
 
-def test_readme_python_example_runs(tmp_path, monkeypatch, data_root):
-    code = re.search(r"```python\n(.*?)```", README, re.S).group(1)
+def run_python_block(marker, tmp_path, monkeypatch, data_root):
+    """Execute the README's python block containing `marker` in `tmp_path`; returns its namespace."""
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", README, re.S) if marker in b]
+    assert len(blocks) == 1, f"expected one python block with {marker!r} in the README"
     monkeypatch.setenv("LADDERAE_DATA", str(data_root))
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    return namespace
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch, data_root):
+    namespace = run_python_block("ladderae.LadderAE(", tmp_path, monkeypatch, data_root)
     assert namespace["codes"].shape == (1000, 32)
     assert namespace["digits"].shape == (16, 784)
     assert (tmp_path / "ladder.keras").exists()
     assert namespace["restored"].graph.edges["e1", "d1"]["stop_gradient"] == "local"
+
+
+def test_readme_table_example_runs(tmp_path, monkeypatch, data_root):
+    namespace = run_python_block("TabularLadderAE", tmp_path, monkeypatch, data_root)
+    assert len(namespace["history"].history["nll_price"]) == 3
+    assert list(namespace["rebuilt"].columns) == list(namespace["frame"].columns)
+    assert (namespace["rows"].dtypes == namespace["frame"].dtypes).all()
+    assert {"rmse_price", "accuracy_cut", "neg_elbo"} <= set(namespace["report"])
 
 
 def test_ci_runs_the_readme_test_command():
