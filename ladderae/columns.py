@@ -16,6 +16,7 @@ import math
 
 import keras
 import numpy as np
+import pandas as pd
 from keras import ops
 
 from ladderae import losses
@@ -101,12 +102,12 @@ class Numeric(Column):
         self.mean_value, self.variance, self.dtype, self.likelihood = float(mean), float(variance), str(dtype), likelihood
 
     @classmethod
-    def fit(cls, name, values, **kwargs):
+    def fit(cls, name, values, dtype=None, **kwargs):
         """Learn the mean and variance with `keras.layers.Normalization.adapt`."""
         layer = keras.layers.Normalization(axis=None)
         layer.adapt(np.asarray(values, dtype="float64"))
         mean, variance = (float(_to_numpy(v).reshape(-1)[0]) for v in (layer.mean, layer.variance))
-        return cls(name, mean, variance, dtype=np.asarray(values).dtype, **kwargs)
+        return cls(name, mean, variance, dtype=dtype or np.asarray(values).dtype, **kwargs)
 
     @property
     def width(self):
@@ -132,9 +133,7 @@ class Numeric(Column):
 
     def decode(self, encoded):
         values = _to_numpy(self._layer(invert=True)(encoded.astype("float32")))[:, 0].astype("float64")
-        if np.issubdtype(np.dtype(self.dtype), np.integer):
-            values = np.rint(values)
-        return values.astype(self.dtype)
+        return np.rint(values) if pd.api.types.is_integer_dtype(self.dtype) else values
 
     def nll(self, x, params, log_scale=None):
         return losses.gaussian_nll(x, params, ops.zeros_like(params) if log_scale is None else log_scale)
@@ -273,7 +272,7 @@ class Binary(Column):
         self.values = [str(v) if self.value_kind == "str" else int(v) for v in values]
 
     @classmethod
-    def fit(cls, name, values, **kwargs):
+    def fit(cls, name, values, dtype=None, **kwargs):
         """The two values, sorted (False/0 first); anything but exactly two is an error."""
         distinct = sorted(set(values.tolist()))
         if len(distinct) != 2:
@@ -281,7 +280,7 @@ class Binary(Column):
                 f"Binary column {name!r} has {len(distinct)} distinct value(s) {distinct[:5]!r} in the training "
                 "data; a binary column needs exactly two. Declare it categorical or numeric, or drop it."
             )
-        return cls(name, distinct, dtype=values.dtype, **kwargs)
+        return cls(name, distinct, dtype=dtype or values.dtype, **kwargs)
 
     @property
     def width(self):

@@ -115,11 +115,11 @@ class TabularSchema:
                     f"Column {name!r} is declared numeric but has dtype {series.dtype}; convert it with "
                     f"pd.to_numeric(df[{name!r}]) or declare it categorical."
                 )
-            column = Numeric.fit(name, values, likelihood=numeric_likelihood, weight=weight)
+            column = Numeric.fit(name, values, dtype=str(series.dtype), likelihood=numeric_likelihood, weight=weight)
             column.check(values)
             return column
         if kind == "binary":
-            return Binary.fit(name, values, weight=weight)
+            return Binary.fit(name, values, dtype=str(series.dtype), weight=weight)
         if isinstance(series.dtype, pd.CategoricalDtype):
             categories = series.cat.categories.tolist()
             return Categorical(

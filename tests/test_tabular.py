@@ -77,6 +77,18 @@ def test_overrides_select_columns_and_set_weights(frame):
     flag, price = schema.columns
     assert flag.kind == "categorical" and sorted(flag.vocabulary) == [0, 1]
     assert price.weight == 2.5 and flag.weight == 1.0
+    back = schema.to_frame(schema.transform(frame))
+    assert (back["flag"] == frame["flag"]).all() and back["flag"].dtype == frame["flag"].dtype
+
+
+def test_pandas_nullable_dtypes_round_trip(frame):
+    nullable = frame.astype({"price": "Int64", "sold": "boolean", "grade": "string"})
+    schema = ladderae.TabularSchema.from_frame(nullable)
+    assert [c.kind for c in schema.columns][1:5] == ["numeric", "categorical", "categorical", "binary"]
+    back = schema.to_frame(schema.transform(nullable))
+    assert (back.dtypes == nullable.dtypes).all()
+    for name in ["price", "grade", "sold"]:
+        assert (back[name] == nullable[name]).all(), name
 
 
 def test_transform_then_to_frame_gives_back_the_table(frame, schema):
