@@ -256,6 +256,8 @@ def test_fit_on_a_frame_reports_every_column(frame, schema):
     assert history["loss"][-1] < history["loss"][0]
     results = model.evaluate(frame, verbose=0, return_dict=True)
     assert set(f"nll_{n}" for n in schema.names) <= set(results)
+    predicted = model.predict(frame, verbose=0)
+    assert predicted["x_hat"].shape == (N, schema.width)
 
 
 def test_save_and_load_keep_the_preprocessing(tmp_path, frame, schema):
