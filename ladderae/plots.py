@@ -67,6 +67,17 @@ def _save(fig, path):
     return fig
 
 
+def _panels(n, width, height):
+    """A figure with `n` panels of `width` x `height` inches, three to a row; returns it and the n axes."""
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig = _figure(width * cols, height * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.remove()
+    return fig, axes[:n]
+
+
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
@@ -306,12 +317,7 @@ def history(history, path=None):
             terms.append(base)
     titles = sorted(panels, key=lambda t: _CURVE_ORDER.index(t) if t in _CURVE_ORDER else len(_CURVE_ORDER))
 
-    cols = min(3, len(titles))
-    rows = -(-len(titles) // cols)
-    fig = _figure(4.0 * cols, 3.0 * rows)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes[len(titles) :]:
-        ax.remove()
+    fig, axes = _panels(len(titles), 4.0, 3.0)
     for ax, title in zip(axes, titles):
         for i, base in enumerate(panels[title]):
             for key, style in ((base, "-"), (f"val_{base}", "--")):
@@ -413,12 +419,7 @@ def column_distributions(original, others, path=None, bins=30, max_categories=12
         raise ValueError(f"Every frame in `others` needs the columns of `original`; missing: {missing!r}")
     frames = {"data": original, **others}
     names = list(original.columns)
-    cols = min(3, len(names))
-    rows = -(-len(names) // cols)
-    fig = _figure(4.5 * cols, 3.0 * rows)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes[len(names) :]:
-        ax.remove()
+    fig, axes = _panels(len(names), 4.5, 3.0)
     for ax, name in zip(axes, names):
         column = original[name]
         if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":  # numbers; not bools, categories
