@@ -3,7 +3,10 @@
 A sampling layer, functional encoder and decoder, and a `keras.Model` subclass
 with its own `train_step` (tf.GradientTape, so TensorFlow backend only),
 Bernoulli likelihood from logits, reconstruction summed over pixels and KL summed
-over latent dimensions, both averaged over the batch. It imports nothing from
+over latent dimensions, both averaged over the batch. With `conv` filters it is
+the keras.io convolutional VAE: Conv2D layers (stride 2, "same"), Flatten and
+Dense layers in the encoder; Dense layers, a Dense to the last feature map,
+Reshape and Conv2DTranspose layers back to the image in the decoder. It imports nothing from
 ladderae on purpose: a bug in ladderae cannot hide on both sides of the
 comparison.
 
@@ -30,9 +33,13 @@ class Sampling(layers.Layer):
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
 
-def build_encoder(hidden, latent_dim, activation, seed):
-    inputs = keras.Input(shape=(784,))
+def build_encoder(input_shape, conv, hidden, latent_dim, activation, seed):
+    inputs = keras.Input(shape=input_shape)
     h = inputs
+    for filters in conv:
+        h = layers.Conv2D(filters, 3, strides=2, padding="same", activation=activation)(h)
+    if conv:
+        h = layers.Flatten()(h)
     for units in hidden:
         h = layers.Dense(units, activation=activation)(h)
     z_mean = layers.Dense(latent_dim, name="z_mean")(h)
@@ -41,19 +48,32 @@ def build_encoder(hidden, latent_dim, activation, seed):
     return keras.Model(inputs, [z_mean, z_log_var, z], name="encoder")
 
 
-def build_decoder(hidden, latent_dim, activation):
+def build_decoder(input_shape, conv, hidden, latent_dim, activation):
     inputs = keras.Input(shape=(latent_dim,))
     h = inputs
     for units in reversed(hidden):
         h = layers.Dense(units, activation=activation)(h)
-    return keras.Model(inputs, layers.Dense(784)(h), name="decoder")  # logits
+    if not conv:
+        return keras.Model(inputs, layers.Dense(input_shape[0])(h), name="decoder")  # logits
+    side = input_shape[0] // 2 ** len(conv)  # square images whose side the strides divide
+    h = layers.Dense(side * side * conv[-1], activation=activation)(h)
+    h = layers.Reshape((side, side, conv[-1]))(h)
+    for filters in reversed(conv[:-1]):
+        h = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation=activation)(h)
+    logits = layers.Conv2DTranspose(input_shape[-1], 3, strides=2, padding="same")(h)
+    return keras.Model(inputs, logits, name="decoder")
+
+
+def _sum_over_pixels(values):
+    return ops.sum(values, axis=tuple(range(1, len(values.shape))))
 
 
 class VAE(keras.Model):
-    def __init__(self, hidden=(512, 256), latent_dim=32, activation="relu", seed=None, **kwargs):
+    def __init__(self, hidden=(512, 256), latent_dim=32, activation="relu", seed=None, input_shape=(784,), conv=(),
+                 **kwargs):
         super().__init__(**kwargs)
-        self.encoder = build_encoder(hidden, latent_dim, activation, seed)
-        self.decoder = build_decoder(hidden, latent_dim, activation)
+        self.encoder = build_encoder(input_shape, conv, hidden, latent_dim, activation, seed)
+        self.decoder = build_decoder(input_shape, conv, hidden, latent_dim, activation)
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl")
@@ -66,7 +86,7 @@ class VAE(keras.Model):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         z_mean, z_log_var, z = self.encoder(data)
         logits = self.decoder(z)
-        reconstruction = ops.mean(ops.sum(ops.binary_crossentropy(data, logits, from_logits=True), axis=1))
+        reconstruction = ops.mean(_sum_over_pixels(ops.binary_crossentropy(data, logits, from_logits=True)))
         kl = ops.mean(ops.sum(-0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)), axis=1))
         return reconstruction, kl
 
@@ -99,4 +119,4 @@ class VAE(keras.Model):
 
     def log_px_given_z(self, x, z):
         logits = self.decoder(np.asarray(z))
-        return -ops.sum(ops.binary_crossentropy(ops.convert_to_tensor(x), logits, from_logits=True), axis=1)
+        return -_sum_over_pixels(ops.binary_crossentropy(ops.convert_to_tensor(x), logits, from_logits=True))

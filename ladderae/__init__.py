@@ -21,7 +21,7 @@ from ladderae import (
 )
 from ladderae.columns import Binary, Categorical, Numeric
 from ladderae.graph import GraphError
-from ladderae.layers import DenseTransposed
+from ladderae.layers import Conv2DTransposed, DenseTransposed
 from ladderae.losses import pair_loss
 from ladderae.model import LadderAE
 from ladderae.pairing import pairing_rule, pairing_rules
@@ -42,6 +42,7 @@ __all__ = [
     "column_report",
     "GraphError",
     "DenseTransposed",
+    "Conv2DTransposed",
     "pairing_rule",
     "pairing_rules",
     "pair_loss",

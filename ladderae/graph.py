@@ -3,18 +3,40 @@
 `build_graph` lays out the input ``x``, encoder layers ``e1..eL``, the
 bottleneck ``z``, the mirror decoder layers ``dL..d1`` and the output
 ``x_hat`` joined by *flow* edges (``kind="flow"``). Each node stands for the
-activation that its layer produces and carries that layer's description
-(``role``, ``units``, ``activation``, ``depth``). Pairing rules then add
-*pair* edges (``kind="pair"``) from an encoder node to a decoder node of the
-same width, carrying ``weight`` (a schedule), ``loss``, ``stop_gradient`` and
-``tied``. `ladderae.LadderAE` creates one Keras layer per node and runs them
-in topological order of the flow edges.
+activation that its layer produces and carries that layer's description:
+``role``, ``depth``, ``activation``, ``shape`` (of one example's activation),
+``units`` (its size, the product of ``shape``) and ``layer``, the Keras layer
+that produces it:
+
+- ``"dense"``: a Dense layer that reads its input flattened and, when the
+  node's ``shape`` has more than one axis, reshapes its output to it (the
+  Flatten before the first dense layer of a conv encoder and the Reshape
+  after its mirror);
+- ``"conv"``: a Conv2D with ``padding="same"``, ``kernel_size`` and
+  ``strides`` (pairs); its filters are the last axis of ``shape``;
+- ``"conv_transpose"``: the Conv2DTranspose that mirrors a conv layer (same
+  kernel size and strides), so it maps the conv layer's output shape back
+  to its input shape exactly.
+
+The decoder mirrors the encoder layer by layer: the layer that makes ``d_i``
+mirrors the one that makes ``e_{i+1}`` (``dL`` mirrors the bottleneck's dense
+layer, ``x_hat`` the layer into ``e1``), so ``e_i`` and ``d_i`` have the same
+shape by construction. Pairing rules then add *pair* edges (``kind="pair"``)
+from an encoder node to a decoder node of the same shape, carrying ``weight``
+(a schedule), ``loss``, ``stop_gradient`` and ``tied``. `ladderae.LadderAE`
+creates one Keras layer per node and runs them in topological order of the
+flow edges.
 
 >>> g = build_graph((784,), [512, 256], 32)
 >>> flow_order(g)
 ['x', 'e1', 'e2', 'z', 'd2', 'd1', 'x_hat']
 >>> g.nodes["d1"]["units"], mirror(g, "e2")
 (512, 'd2')
+>>> c = build_graph((28, 28, 1), [256], 2, conv=[32, 64], kernel_size=3, strides=2)
+>>> [(n, c.nodes[n]["layer"], c.nodes[n]["shape"]) for n in ("e1", "e2", "e3", "d2", "d1", "x_hat")]
+... # doctest: +NORMALIZE_WHITESPACE
+[('e1', 'conv', (14, 14, 32)), ('e2', 'conv', (7, 7, 64)), ('e3', 'dense', (256,)),
+ ('d2', 'dense', (7, 7, 64)), ('d1', 'conv_transpose', (14, 14, 32)), ('x_hat', 'conv_transpose', (28, 28, 1))]
 """
 
 import math
@@ -36,62 +58,164 @@ __all__ = [
     "pairs",
     "tied_source",
     "inner_nodes",
+    "layer_input_shape",
+    "shape_text",
     "graphs_equal",
 ]
 
 INPUT, OUTPUT, LATENT = "x", "x_hat", "z"
+MIRROR_LAYER = {"dense": "dense", "conv": "conv_transpose"}  # encoder-side layer -> its decoder-side mirror
+KERAS_NAMES = {"dense": "Dense", "conv": "Conv2D", "conv_transpose": "Conv2DTranspose"}
 
 
 class GraphError(ValueError):
     """A graph or pair that cannot be built into a model; the message names the fix."""
 
 
-def _check_sizes(name, sizes):
+def _is_positive_int(value):
+    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
+
+
+def _check_sizes(name, sizes, *, allow_empty=False, example="[512, 256]"):
     if isinstance(sizes, int) or not hasattr(sizes, "__iter__"):
-        raise GraphError(f"`{name}` must be a list of layer widths such as [512, 256]. Received: {name}={sizes!r}")
+        raise GraphError(f"`{name}` must be a list of layer widths such as {example}. Received: {name}={sizes!r}")
     sizes = list(sizes)
-    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+    if (not sizes and not allow_empty) or not all(_is_positive_int(s) for s in sizes):
+        kind = "list" if allow_empty else "non-empty list"
         raise GraphError(
-            f"`{name}` must be a non-empty list of positive integers such as [512, 256]. Received: {name}={sizes!r}"
+            f"`{name}` must be a {kind} of positive integers such as {example}. Received: {name}={sizes!r}"
         )
     return sizes
 
 
-def build_graph(input_shape, encoder, latent_dim, *, variational=True, activation="relu"):
+def _per_conv_layer(name, value, n):
+    """`value` as one (height, width) pair per conv layer: an int for all, or a list of one int or pair per layer."""
+
+    def as_pair(v):
+        if _is_positive_int(v):
+            return (v, v)
+        if isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_positive_int(p) for p in v):
+            return tuple(v)
+        return None
+
+    if _is_positive_int(value):
+        return [(value, value)] * n
+    pairs = [as_pair(v) for v in value] if isinstance(value, (tuple, list)) else None
+    if pairs is None or len(pairs) != n or None in pairs:
+        raise GraphError(
+            f"`{name}` must be a positive integer for every conv layer, or a list with one entry per conv layer "
+            f"({n} here), each a positive integer or a (height, width) pair. Received: {name}={value!r}"
+        )
+    return pairs
+
+
+def shape_text(shape):
+    """A node shape for messages and pictures: ``256`` or ``14x14x32``."""
+    return "x".join(str(d) for d in shape)
+
+
+def _conv_shapes(input_shape, conv, strides):
+    """Output shapes of the "same"-padded Conv2D layers e1..eK; an error where a mirror could not invert one.
+
+    A Conv2DTranspose with "same" padding and stride s maps n to n * s, so
+    the conv layer's input size must be a multiple of s for its mirror to give
+    that size back (28 -> 14 -> 7 is fine; a third stride 2 gives 4, and 8 back).
+    """
+    if len(input_shape) != 3:
+        raise GraphError(
+            "`conv` layers need input_shape=(height, width, channels), e.g. (28, 28, 1) for grey images. "
+            f"Received: input_shape={input_shape!r}. Give the examples a channel axis (x.reshape(-1, 28, 28, 1))."
+        )
+    height, width, _ = input_shape
+    total = (math.prod(s[0] for s in strides), math.prod(s[1] for s in strides))
+    shapes = []
+    for depth, (filters, stride) in enumerate(zip(conv, strides), start=1):
+        if height % stride[0] or width % stride[1]:
+            out = (-(-height // stride[0]), -(-width // stride[1]))
+            padded = tuple(-(-n // t) * t for n, t in zip(input_shape[:2], total))
+            raise GraphError(
+                f"Conv layer 'e{depth}' (conv[{depth - 1}]={filters}, strides={stride}) gets a {height}x{width} "
+                f"input: 'same' padding gives {out[0]}x{out[1]}, which its Conv2DTranspose mirror maps back to "
+                f"{out[0] * stride[0]}x{out[1] * stride[1]}, not {height}x{width}. The height and width of "
+                f"input_shape must be multiples of the product of the strides ({total[0]}x{total[1]}): pad the "
+                f"images to {padded[0]}x{padded[1]} or use fewer strided layers (strides=1 for some)."
+            )
+        height, width = height // stride[0], width // stride[1]
+        shapes.append((height, width, filters))
+    return shapes
+
+
+def _layer(kind, shape, kernel_size=None, strides=None):
+    """Node attributes describing the layer that makes a node of `shape`."""
+    attrs = {"layer": kind, "shape": tuple(shape), "units": math.prod(shape)}
+    if kind != "dense":
+        attrs.update(kernel_size=tuple(kernel_size), strides=tuple(strides))
+    return attrs
+
+
+def _mirror_of(attrs, shape):
+    """Attributes of the decoder-side layer that inverts the layer described by `attrs`, producing `shape`."""
+    return _layer(MIRROR_LAYER[attrs["layer"]], shape, attrs.get("kernel_size"), attrs.get("strides"))
+
+
+def build_graph(
+    input_shape, encoder, latent_dim, *, conv=(), kernel_size=3, strides=2, variational=True, activation="relu"
+):
     """Lay out input, encoder, bottleneck, mirror decoder and output as flow edges.
 
     Parameters
     ----------
     input_shape : tuple of int
-        Shape of one example, e.g. ``(784,)`` or ``(28, 28)``; it is flattened.
+        Shape of one example, e.g. ``(784,)`` or ``(28, 28)`` (flattened for a
+        dense first layer), or ``(28, 28, 1)`` (height, width, channels) for `conv`.
     encoder : list of int
-        Widths of the encoder layers e1..eL; the decoder mirrors them.
+        Widths of the dense encoder layers (after the conv layers); the decoder
+        mirrors them. May be empty when `conv` is not.
     latent_dim : int
         Width of the bottleneck z.
+    conv : list of int
+        Filters of the Conv2D layers e1..eK (``padding="same"``) before the
+        dense ones; each is mirrored by a Conv2DTranspose.
+    kernel_size, strides : int or list
+        Of the conv layers: one int for all, or one int or (height, width)
+        pair per conv layer.
     """
     input_shape = tuple(_check_sizes("input_shape", input_shape))
-    encoder = _check_sizes("encoder", encoder)
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+    conv = _check_sizes("conv", conv, allow_empty=True, example="[32, 64]")
+    encoder = _check_sizes("encoder", encoder, allow_empty=bool(conv))
+    if not _is_positive_int(latent_dim):
         raise GraphError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
+    kernel_sizes = _per_conv_layer("kernel_size", kernel_size, len(conv))
+    strides = _per_conv_layer("strides", strides, len(conv))
+
+    # The encoder side, x to z: which layer makes each node.
+    first = input_shape if conv else (math.prod(input_shape),)
+    encoder_layers = []
+    if conv:
+        shapes = _conv_shapes(input_shape, conv, strides)
+        encoder_layers += [_layer("conv", *args) for args in zip(shapes, kernel_sizes, strides)]
+    encoder_layers += [_layer("dense", (units,)) for units in encoder]
 
     g = nx.DiGraph(input_shape=input_shape, latent_dim=latent_dim, variational=bool(variational))
-    g.add_node(INPUT, role="input", units=math.prod(input_shape))
-    previous = INPUT
-    for depth, units in enumerate(encoder, start=1):
-        node = f"e{depth}"
-        g.add_node(node, role="encoder", depth=depth, units=units, activation=activation)
-        g.add_edge(previous, node, kind="flow")
-        previous = node
-    g.add_node(LATENT, role="latent", units=latent_dim, variational=bool(variational))
-    g.add_edge(previous, LATENT, kind="flow")
-    previous = LATENT
-    for depth in range(len(encoder), 0, -1):
-        node = f"d{depth}"
-        g.add_node(node, role="decoder", depth=depth, units=encoder[depth - 1], activation=activation)
-        g.add_edge(previous, node, kind="flow")
-        previous = node
-    g.add_node(OUTPUT, role="output", units=math.prod(input_shape))
-    g.add_edge(previous, OUTPUT, kind="flow")
+    g.add_node(INPUT, role="input", shape=first, units=math.prod(first))
+    for depth, attrs in enumerate(encoder_layers, start=1):
+        g.add_node(f"e{depth}", role="encoder", depth=depth, activation=activation, **attrs)
+    g.add_node(LATENT, role="latent", variational=bool(variational), **_layer("dense", (latent_dim,)))
+    chain = [INPUT, *(f"e{depth}" for depth in range(1, len(encoder_layers) + 1)), LATENT]
+    nx.add_path(g, chain, kind="flow")
+
+    # The decoder side, z to x_hat: the layer that makes d_i mirrors the one that makes e_{i+1}.
+    decoder = []
+    for lower, upper in reversed(list(nx.utils.pairwise(chain))):
+        attrs = _mirror_of(g.nodes[upper], g.nodes[lower]["shape"])
+        if lower == INPUT:
+            g.add_node(OUTPUT, role="output", **attrs)
+            decoder.append(OUTPUT)
+        else:
+            depth = g.nodes[lower]["depth"]
+            g.add_node(f"d{depth}", role="decoder", depth=depth, activation=activation, **attrs)
+            decoder.append(f"d{depth}")
+    nx.add_path(g, [LATENT, *decoder], kind="flow")
     return g
 
 
@@ -142,6 +266,20 @@ def mirror(g, node):
     return next(n for n in _nodes_with_role(g, other) if g.nodes[n]["depth"] == data["depth"])
 
 
+def _describe(attrs):
+    """E.g. "Dense to 6" or "Conv2DTranspose (kernel 3x3, strides 2x2) to 28x28x1", for messages."""
+    geometry = ""
+    if attrs["layer"] != "dense":
+        geometry = f" (kernel {shape_text(attrs['kernel_size'])}, strides {shape_text(attrs['strides'])})"
+    return f"{KERAS_NAMES[attrs['layer']]}{geometry} to {shape_text(attrs['shape'])}"
+
+
+def layer_input_shape(g, node):
+    """The shape `node`'s layer reads per example: its flow predecessor's, flattened for a dense layer."""
+    shape = g.nodes[flow_predecessor(g, node)]["shape"]
+    return (math.prod(shape),) if g.nodes[node]["layer"] == "dense" else shape
+
+
 def inner_nodes(g, encoder_node, decoder_node):
     """The nodes whose layers run strictly after `encoder_node` up to and including `decoder_node`."""
     order = flow_order(g)
@@ -158,19 +296,22 @@ def add_pair(g, encoder_node, decoder_node, *, weight=1.0, loss="mse", mode="non
     for u, v, data in g.edges(data=True):
         if data["kind"] == "pair" and (u == encoder_node or v == decoder_node):
             raise GraphError(f"Pair {pair} overlaps pair ({u!r}, {v!r}): each layer may be in one pair only.")
-    enc_units, dec_units = g.nodes[encoder_node]["units"], g.nodes[decoder_node]["units"]
-    if enc_units != dec_units:
+    enc_shape, dec_shape = g.nodes[encoder_node]["shape"], g.nodes[decoder_node]["shape"]
+    if enc_shape != dec_shape:
+        what = "widths" if len(enc_shape) == len(dec_shape) == 1 else "shapes"
         raise GraphError(
-            f"Pair {pair} joins layers of different widths ({enc_units} vs {dec_units}). "
-            "Pair layers of equal width (the mirror rule does) or change the pairing rule."
+            f"Pair {pair} joins layers of different {what} ({shape_text(enc_shape)} vs {shape_text(dec_shape)}). "
+            f"Pair layers of equal {what[:-1]} (the mirror rule does) or change the pairing rule."
         )
     if tied:
         below, above = flow_predecessor(g, encoder_node), flow_successor(g, decoder_node)
-        if g.nodes[below]["units"] != g.nodes[above]["units"]:
+        wanted = _mirror_of(g.nodes[encoder_node], g.nodes[below]["shape"])
+        found = {key: g.nodes[above].get(key) for key in wanted}
+        if found != wanted:
             raise GraphError(
-                f"Pair {pair} cannot tie weights: the decoder layer after {decoder_node!r} must map "
-                f"{dec_units} -> {g.nodes[below]['units']} units to reuse the transposed kernel of the "
-                f"layer into {encoder_node!r}, but it maps to {g.nodes[above]['units']}. Use tied=False."
+                f"Pair {pair} cannot tie weights: to reuse the kernel of the layer into {encoder_node!r} "
+                f"({_describe(g.nodes[encoder_node])}), the decoder layer after {decoder_node!r} must be its mirror, "
+                f"a {_describe(wanted)}, but it is a {_describe(found)}. Use tied=False."
             )
     losses.pair_losses.get(loss)
     stop_gradient.get(mode)
@@ -193,10 +334,11 @@ def pairs(g):
 
 
 def tied_source(g, node):
-    """The encoder node whose incoming layer's kernel, transposed, is `node`'s kernel; else None.
+    """The encoder node whose incoming layer's kernel `node`'s layer borrows (and transposes); else None.
 
     A tied pair (e_i, d_j) ties the layer that leaves d_j to the layer that
-    enters e_i: the two are mirror images (n_{i-1} -> n_i and n_i -> n_{i-1}).
+    enters e_i: the two are mirror images (n_{i-1} -> n_i and n_i -> n_{i-1}),
+    a Dense with its transpose or a Conv2D with its Conv2DTranspose.
     """
     if g.nodes[node]["role"] not in ("decoder", "output"):
         return None

@@ -69,7 +69,8 @@ class GaussianLikelihood(Likelihood):
     def build(self, input_shape):
         self.log_scale = None
         if self.learn_scale:
-            self.log_scale = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="log_scale")
+            # One scale per output dimension: per pixel and channel of a conv decoder's output, too.
+            self.log_scale = self.add_weight(shape=tuple(input_shape[1:]), initializer="zeros", name="log_scale")
         self.built = True
 
     def nll(self, x, mean):

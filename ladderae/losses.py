@@ -79,9 +79,13 @@ def normalized_mse(encoder_side, decoder_side):
     encoder side (modes `none` and `decoder`) the pair cannot be matched by
     collapsing the activations toward a constant: the ladder-network fix, which
     normalises with the clean encoder's batch statistics.
+
+    A unit is the last axis, with statistics over all the others, as batch
+    normalisation does: a feature of a dense layer (over the batch), a channel
+    of a feature map (over the batch and every position). Per position, the
+    blank borders of MNIST make units constant over the data, and their
+    variance of 0 would weight a tiny mismatch there 1 / epsilon = 10,000 times.
     """
-    batch = ops.shape(encoder_side)[0]
-    enc = ops.reshape(encoder_side, (batch, -1))
-    dec = ops.reshape(decoder_side, (batch, -1))
-    per_unit = ops.mean(ops.square(enc - dec), axis=0)
-    return ops.mean(per_unit / (ops.var(enc, axis=0) + NORMALIZED_MSE_EPSILON))
+    axes = tuple(range(len(encoder_side.shape) - 1))
+    per_unit = ops.mean(ops.square(encoder_side - decoder_side), axis=axes)
+    return ops.mean(per_unit / (ops.var(encoder_side, axis=axes) + NORMALIZED_MSE_EPSILON))

@@ -11,8 +11,9 @@ writes a PNG of exactly ``figsize * dpi`` pixels there (creating the parent
 folders); it always returns the figure, for further edits or notebook display.
 
 Images are drawn as grey levels: of shape ``image_shape`` when given, else of
-the model's input shape when that is 2-D (e.g. ``input_shape=(28, 28)``), else
-as squares (784 values -> 28 x 28).
+the model's input shape when that is 2-D leaving out axes of length 1 (e.g.
+``input_shape=(28, 28)`` or a conv model's ``(28, 28, 1)``), else as squares
+(784 values -> 28 x 28).
 """
 
 import math
@@ -353,7 +354,7 @@ def pairing_graph(model_or_graph, path=None):
     solid grey arrows; each pair edge is a dashed arc coloured by its
     stop-gradient mode and labelled with its weight (the value of a constant,
     else the schedule's class), its mode and "tied" for tied weights (also
-    drawn thicker). Nodes show their name and width.
+    drawn thicker). Nodes show their name and shape (``256``, ``14x14x32``).
 
     Parameters
     ----------
@@ -377,7 +378,8 @@ def pairing_graph(model_or_graph, path=None):
     nodes = list(pos)
     nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_size=node_size, ax=ax, edgecolors="#555555",
                            node_color=[_ROLE_COLORS[g.nodes[n]["role"]] for n in nodes])
-    nx.draw_networkx_labels(g, pos, labels={n: f"{n}\n{g.nodes[n]['units']}" for n in nodes}, font_size=9, ax=ax)
+    labels = {n: f"{n}\n{graph_lib.shape_text(g.nodes[n]['shape'])}" for n in nodes}
+    nx.draw_networkx_labels(g, pos, labels=labels, font_size=9, ax=ax)
     nx.draw_networkx_edges(g, pos, edgelist=flow, edge_color="#808080", width=1.5, node_size=node_size,
                            arrowsize=14, ax=ax)
 

@@ -23,8 +23,9 @@ def test_quick_benchmark_runs_every_row_and_fills_every_column(tmp_path, data_ro
     expected_rows = set(mnist_vs_vae.rows(report["best_mode"]))
     wide_rows = {e["row"] for e in report["summary"] if e["preset"] == "wide"}
     assert wide_rows == expected_rows
-    assert {e["row"] for e in report["summary"] if e["preset"] == "iwae"} == {
-        mnist_vs_vae.BASELINE, mnist_vs_vae.NO_PAIRS, f"mirror, {report['best_mode']}"}
+    for preset in ("iwae", "conv"):
+        assert {e["row"] for e in report["summary"] if e["preset"] == preset} == {
+            mnist_vs_vae.BASELINE, mnist_vs_vae.NO_PAIRS, f"mirror, {report['best_mode']}"}
     for entry in report["summary"]:
         assert entry["seeds"] == 2
         for figure in mnist_vs_vae.FIGURES + ["delta_neg_elbo", "delta_iwae_nll"]:
