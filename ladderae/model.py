@@ -1,5 +1,6 @@
 """`LadderAE`: a layer-matched (variational) autoencoder built from its pairing graph."""
 
+import functools
 import math
 
 import keras
@@ -11,9 +12,19 @@ from ladderae import graph as graph_lib
 from ladderae import likelihoods, losses, schedules
 from ladderae import pairing as pairing_lib
 from ladderae import stop_gradient as stop_gradient_lib
-from ladderae.layers import DenseTransposed
+from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
+from ladderae.layers import Conv2DTransposed, DenseTransposed
 
 __all__ = ["LadderAE"]
+
+# (a node's "layer" in the graph, tied to its pair's encoder kernel?) -> the Keras layer that makes the node.
+_LAYER_CLASSES = {
+    ("dense", False): keras.layers.Dense,
+    ("dense", True): DenseTransposed,
+    ("conv", False): functools.partial(keras.layers.Conv2D, data_format="channels_last"),
+    ("conv_transpose", False): functools.partial(keras.layers.Conv2DTranspose, data_format="channels_last"),
+    ("conv_transpose", True): Conv2DTransposed,
+}
 
 
 def _input_shape(input_dim, input_shape):
@@ -46,11 +57,21 @@ class LadderAE(keras.Model):
     Parameters
     ----------
     input_dim, input_shape : int or tuple of int
-        Size or shape of one example (exactly one of them).
+        Size or shape of one example (exactly one of them); conv layers need
+        ``input_shape=(height, width, channels)``.
     encoder : list of int
-        Widths of e1..eL; the decoder mirrors them.
+        Widths of the dense layers e1..eL (after the conv layers, if any; may
+        then be empty); the decoder mirrors them.
     latent_dim : int
         Width of the bottleneck.
+    conv : list of int
+        Filters of Conv2D encoder layers (``padding="same"``) before the dense
+        ones, e.g. ``[32, 64]``; each is mirrored by a Conv2DTranspose, with a
+        Flatten before the first dense layer and a Reshape after its mirror.
+    kernel_size, strides : int or list
+        Of the conv layers: one int for all, or one int or (height, width)
+        pair per conv layer. Height and width of the input must be multiples
+        of the product of the strides (see `ladderae.graph.build_graph`).
     variational : bool
         Gaussian posterior with the reparameterisation trick and an analytic KL
         term (True) or a deterministic bottleneck (False).
@@ -89,6 +110,9 @@ class LadderAE(keras.Model):
         input_shape=None,
         encoder=(512, 256),
         latent_dim=32,
+        conv=(),
+        kernel_size=3,
+        strides=2,
         variational=True,
         pairing="mirror",
         pairing_options=None,
@@ -107,7 +131,10 @@ class LadderAE(keras.Model):
         # The graph: the architecture and its pairs.
         shape = _input_shape(input_dim, input_shape)
         keras.activations.get(activation)  # an unknown activation fails here, by name, before any layer exists
-        g = graph_lib.build_graph(shape, encoder, latent_dim, variational=variational, activation=activation)
+        g = graph_lib.build_graph(
+            shape, encoder, latent_dim, conv=conv, kernel_size=kernel_size, strides=strides,
+            variational=variational, activation=activation,
+        )
         pairing_lib.apply_pairing(
             g,
             pairing,
@@ -131,7 +158,7 @@ class LadderAE(keras.Model):
         self.node_layers = {node: self._make_layer(node) for node in self._order[1:]}
         self.likelihood = likelihoods.get(likelihood, name="likelihood")
         self.likelihood_name = likelihood if isinstance(likelihood, str) else None
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = ReplicaSeedGenerator(seed)  # each tf.distribute replica draws its own noise
         self.step_counter = self.add_weight(
             shape=(), dtype="int32", initializer="zeros", trainable=False, name="step_counter"
         )
@@ -175,34 +202,44 @@ class LadderAE(keras.Model):
                 return {"mean": keras.layers.Dense(data["units"], name="z_mean"),
                         "log_var": keras.layers.Dense(data["units"], name="z_log_var")}
             return keras.layers.Dense(data["units"], name="z")
+        layer_class = _LAYER_CLASSES[data["layer"], self._tied_sources[node] is not None]
         activation = data.get("activation")
-        if self._tied_sources[node] is not None:
-            return DenseTransposed(data["units"], activation=activation, name=node)
-        return keras.layers.Dense(data["units"], activation=activation, name=node)
+        if data["layer"] == "dense":
+            return layer_class(data["units"], activation=activation, name=node)
+        return layer_class(
+            data["shape"][-1], data["kernel_size"], strides=data["strides"], padding="same",
+            activation=activation, name=node,
+        )
 
     def build(self, input_shape):
-        width = math.prod(input_shape[1:])
         for node in self._order[1:]:
             layer = self.node_layers[node]
             for part in layer.values() if isinstance(layer, dict) else [layer]:
-                part.build((None, width))
-            width = self._graph.nodes[node]["units"]
-        self.likelihood.build((None, width))
+                part.build((None, *graph_lib.layer_input_shape(self._graph, node)))
+        self.likelihood.build((None, *self._graph.nodes[graph_lib.OUTPUT]["shape"]))
         self.built = True
 
     # --------------------------------------------------------------- forward
 
     def _apply_node(self, node, h, eps):
-        """Run `node`'s layer on `h`; returns the named activations it produces."""
+        """Run `node`'s layer on `h`; returns the named activations it produces.
+
+        A dense layer reads a feature map flattened and reshapes its output to
+        its node's shape: the Flatten and Reshape between conv and dense layers.
+        """
+        data = self._graph.nodes[node]
         layer = self.node_layers[node]
-        if self._graph.nodes[node]["role"] == "latent" and self.variational:
+        if data["layer"] == "dense" and len(h.shape) > 2:
+            h = ops.reshape(h, (-1, math.prod(h.shape[1:])))
+        if data["role"] == "latent" and self.variational:
             mean, log_var = layer["mean"](h), layer["log_var"](h)
             z = mean if eps is None else losses.reparameterize(mean, log_var, eps)
             return {node: z, "z_mean": mean, "z_log_var": log_var}
         source = self._tied_sources[node]
-        if source is not None:
-            return {node: layer(h, kernel=self.node_layers[source].kernel)}
-        return {node: layer(h)}
+        out = layer(h) if source is None else layer(h, kernel=self.node_layers[source].kernel)
+        if data["layer"] == "dense" and len(data["shape"]) > 1:
+            out = ops.reshape(out, (-1, *data["shape"]))
+        return {node: out}
 
     def _walk(self, nodes, h, eps):
         out = {}
@@ -212,6 +249,7 @@ class LadderAE(keras.Model):
         return out
 
     def _flatten(self, inputs):
+        """Check the examples' shape; return them as the first layer reads them (flattened for a dense layer)."""
         shape = self._graph.graph["input_shape"]
         if tuple(inputs.shape[1:]) != shape:
             raise ValueError(
@@ -219,7 +257,7 @@ class LadderAE(keras.Model):
                 f"but got examples of shape {tuple(inputs.shape[1:])}. Reshape the data to (batch, *{shape}) "
                 "or build the model with the matching input_shape."
             )
-        return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, math.prod(shape)))
+        return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, *self._graph.nodes[graph_lib.INPUT]["shape"]))
 
     def _draw_noise(self, batch):
         return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
@@ -310,7 +348,12 @@ class LadderAE(keras.Model):
         batch = ops.shape(x)[0]  # weight by batch size, as Keras' own loss tracker does
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name], sample_weight=batch)
-        return terms["loss"]
+        # Under tf.distribute Keras sums the replicas' gradients: return this replica's share of the mean.
+        return scale_loss(terms["loss"])
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        # Keras 3 cannot reduce scalar step metrics across workers: see ladderae.distribute.reducible_metrics.
+        return reducible_metrics(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
 
     # ---------------------------------------------------------- convenience
 
@@ -419,11 +462,16 @@ class LadderAE(keras.Model):
             for e, d, data in self._pairs
         ]
         some_node = self._graph.nodes[self._order[1]]
+        encoder = graph_lib.encoder_nodes(self._graph)
+        conv = [n for n in encoder if self._graph.nodes[n]["layer"] == "conv"]
         return {
             **super().get_config(),
             "input_shape": list(self._graph.graph["input_shape"]),
-            "encoder": [self._graph.nodes[n]["units"] for n in graph_lib.encoder_nodes(self._graph)],
+            "encoder": [self._graph.nodes[n]["units"] for n in encoder if self._graph.nodes[n]["layer"] == "dense"],
             "latent_dim": self.latent_dim,
+            "conv": [self._graph.nodes[n]["shape"][-1] for n in conv],
+            "kernel_size": [list(self._graph.nodes[n]["kernel_size"]) for n in conv],
+            "strides": [list(self._graph.nodes[n]["strides"]) for n in conv],
             "variational": self.variational,
             "pairing": explicit_pairs,
             "likelihood": self.likelihood_name or keras.saving.serialize_keras_object(self.likelihood),
