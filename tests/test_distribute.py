@@ -13,7 +13,6 @@ there it is checked on what does not depend on the noise.
 """
 
 import json
-import re
 import socket
 import subprocess
 import sys
@@ -181,20 +180,3 @@ def test_backup_and_restore_resumes_a_killed_run_where_it_stopped(tmp_path):
     restored = keras.saving.load_model(tmp_path / "resumed" / "model.keras")
     metrics = restored.evaluate(worker.X, batch_size=worker.BATCH, verbose=0, return_dict=True)
     assert metrics == pytest.approx(resumed["evaluate"], rel=1e-6)
-
-
-@tensorflow_only
-def test_the_readme_multi_gpu_example_runs(tmp_path, monkeypatch, data_root):
-    readme = (REPO / "README.md").read_text()
-    section = re.search(r"^#+ Multi-GPU / multi-worker\n(.*?)(?=^#+ )", readme + "\n# end", re.S | re.M)
-    if section is None:
-        pytest.skip("the README has no 'Multi-GPU / multi-worker' section yet")
-    code = re.search(r"```python\n(.*?)```", section.group(1), re.S).group(1)
-    monkeypatch.setenv("LADDERAE_DATA", str(data_root))
-    monkeypatch.chdir(tmp_path)
-    namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    restored = keras.saving.load_model(tmp_path / "ladder.keras")
-    steps = keras.ops.convert_to_numpy(namespace["model"].optimizer.iterations)
-    assert steps > 0 and keras.ops.convert_to_numpy(restored.step_counter) == steps
-    assert not (tmp_path / "backup").exists()  # BackupAndRestore removes its backup when training ends

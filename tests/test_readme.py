@@ -3,6 +3,7 @@
 import os
 import re
 
+import keras
 import pytest
 from conftest import REPO
 
@@ -21,7 +22,7 @@ def run_python_block(marker, tmp_path, monkeypatch, data_root):
 
 
 def test_readme_python_example_runs(tmp_path, monkeypatch, data_root):
-    namespace = run_python_block("ladderae.LadderAE(", tmp_path, monkeypatch, data_root)
+    namespace = run_python_block("model.sample(16", tmp_path, monkeypatch, data_root)
     assert namespace["codes"].shape == (1000, 32)
     assert namespace["digits"].shape == (16, 784)
     assert (tmp_path / "ladder.keras").exists()
@@ -34,6 +35,15 @@ def test_readme_table_example_runs(tmp_path, monkeypatch, data_root):
     assert list(namespace["rebuilt"].columns) == list(namespace["frame"].columns)
     assert (namespace["rows"].dtypes == namespace["frame"].dtypes).all()
     assert {"rmse_price", "accuracy_cut", "neg_elbo"} <= set(namespace["report"])
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the snippet uses tf.distribute")
+def test_readme_multi_gpu_example_runs(tmp_path, monkeypatch, data_root):
+    namespace = run_python_block("MirroredStrategy", tmp_path, monkeypatch, data_root)
+    restored = keras.saving.load_model(tmp_path / "ladder.keras")
+    steps = keras.ops.convert_to_numpy(namespace["model"].optimizer.iterations)
+    assert steps > 0 and keras.ops.convert_to_numpy(restored.step_counter) == steps
+    assert not (tmp_path / "backup").exists()  # BackupAndRestore removes its backup when training ends
 
 
 def test_ci_runs_the_readme_test_command():
