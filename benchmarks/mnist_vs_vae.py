@@ -1,6 +1,6 @@
 """ladderae against a plain Keras VAE on dynamically binarised MNIST: likelihood, latents, speed.
 
-    python benchmarks/mnist_vs_vae.py --out benchmarks/results            # the full run (about an hour here)
+    python benchmarks/mnist_vs_vae.py --out benchmarks/results            # the full run (2.5 hours on 2 cores)
     python benchmarks/mnist_vs_vae.py --quick --out /tmp/bench            # every row, tiny budget (tests)
 
 Protocol (as in the VAE/IWAE literature): training digits binarised afresh

@@ -15,7 +15,9 @@ full negative ELBO in nats per example: no hand-chosen KL weight. Two variants, 
 
 For each variant it saves, in --out, ``<variant>_manifold.png`` (the decoded 15 x 15 grid over the latent plane),
 ``<variant>_reconstructions.png``, ``<variant>_latents.png`` (test codes by digit) and ``<variant>_graph.png``, then
-prints the test -ELBO of both (fixed binarised test digits) and writes them to ``results.json``.
+prints the test -ELBO of both (fixed binarised test digits) and writes them to ``results.json``. Both variants
+start from the same initial weights for a --seed; a 2-D latent space leaves much to the seed, so compare variants
+over several seeds before reading a difference of a few nats.
 """
 
 import argparse
@@ -36,8 +38,13 @@ VARIANTS = {
 
 
 def train_variant(variant, splits, *, epochs, out, seed=0, batch_size=128, verbose=2):
-    """Train one variant on the grey training digits (binarised afresh each epoch), draw it and score it."""
+    """Train one variant on the grey training digits (binarised afresh each epoch), draw it and score it.
+
+    Every variant starts from the same initial weights (the pairs add no layers), sees the same batches and
+    draws the same noise, so the pairs are the only difference.
+    """
     (x_train, _), (x_test, y_test) = splits
+    keras.utils.set_random_seed(seed)
     model = ladderae.LadderAE(**ARCHITECTURE, **VARIANTS[variant], seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.fit(pipeline.DynamicBinarization(x_train, batch_size, seed=seed), epochs=epochs, verbose=verbose)
