@@ -29,6 +29,12 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, data_root):
     assert namespace["restored"].graph.edges["e1", "d1"]["stop_gradient"] == "local"
 
 
+def test_readme_conv_example_builds(tmp_path, monkeypatch, data_root):
+    graph = run_python_block("conv=[32, 64]", tmp_path, monkeypatch, data_root)["conv_model"].graph
+    assert [graph.nodes[n]["shape"] for n in ("e1", "e2", "e3", "z", "d3", "d2", "d1", "x_hat")] == [
+        (14, 14, 32), (7, 7, 64), (256,), (2,), (256,), (7, 7, 64), (14, 14, 32), (28, 28, 1)]
+
+
 def test_readme_table_example_runs(tmp_path, monkeypatch, data_root):
     namespace = run_python_block("TabularLadderAE", tmp_path, monkeypatch, data_root)
     assert len(namespace["history"].history["nll_price"]) == 3
