@@ -296,8 +296,9 @@ class LadderAE(keras.Model):
         parts = self.likelihood.nll_terms(self._flatten(x), outputs[graph_lib.OUTPUT])
         terms = {name: ops.mean(value) for name, value in parts.items()}
         reconstruction = loss = None
+        weights = self.likelihood.term_weights
         for name, value in terms.items():  # the loss weights each part; `reconstruction` is their plain sum
-            weight = self.likelihood.term_weights.get(name, 1.0)
+            weight = weights.get(name, 1.0)
             reconstruction = value if reconstruction is None else reconstruction + value
             weighted = value if weight == 1.0 else weight * value
             loss = weighted if loss is None else loss + weighted
@@ -371,6 +372,10 @@ class LadderAE(keras.Model):
     def _decoder_nodes_from_latent(self):
         return self._order[self._order.index(graph_lib.LATENT) + 1 :]
 
+    def _decoder_params(self, z):
+        """The parameters of p(x | z) that the output layer emits for a batch of latent codes (backend tensor)."""
+        return self._walk(self._decoder_nodes_from_latent(), ops.cast(z, self.compute_dtype), None)[graph_lib.OUTPUT]
+
     def posterior(self, x, batch_size=1024):
         """Mean and log-variance of q(z | x) as NumPy arrays (variational models)."""
         self._require_variational("posterior")
@@ -407,18 +412,14 @@ class LadderAE(keras.Model):
 
     def log_px_given_z(self, x, z):
         """log p(x | z) per example (nats) as a backend tensor; x and z are batches of equal length."""
-        decoder = self._decoder_nodes_from_latent()
-        params = self._walk(decoder, ops.cast(z, self.compute_dtype), None)[graph_lib.OUTPUT]
-        return -self.likelihood.nll(self._flatten(x), params)
+        return -self.likelihood.nll(self._flatten(x), self._decoder_params(z))
 
     def decode(self, z, batch_size=1024):
         """Mean of p(x | z) (pixel probabilities for Bernoulli), in the input's shape."""
         shape = self._graph.graph["input_shape"]
-        decoder = self._decoder_nodes_from_latent()
 
         def fn(batch):
-            params = self._walk(decoder, ops.cast(batch, self.compute_dtype), None)[graph_lib.OUTPUT]
-            return ops.reshape(self.likelihood(params), (-1, *shape))
+            return ops.reshape(self.likelihood(self._decoder_params(batch)), (-1, *shape))
 
         return self._batched(fn, z, batch_size)
 

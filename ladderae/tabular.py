@@ -15,7 +15,6 @@ import pandas as pd
 from keras import ops
 
 from ladderae import evaluate
-from ladderae import graph as graph_lib
 from ladderae.likelihoods import Likelihood
 from ladderae.model import LadderAE
 from ladderae.schema import TabularSchema
@@ -168,8 +167,7 @@ class TabularLadderAE(LadderAE):
         z = rng.standard_normal((n, self.latent_dim)).astype("float32")
         if not draw:
             return self.schema.to_frame(self.decode(z, batch_size=batch_size))
-        decoder = self._decoder_nodes_from_latent()
-        params = self._batched(lambda b: self._walk(decoder, b, None)[graph_lib.OUTPUT], z, batch_size)
+        params = self._batched(self._decoder_params, z, batch_size)
         return self.schema.to_frame(self.likelihood.draw(params, rng))
 
     def get_config(self):
