@@ -44,6 +44,7 @@ import math
 import networkx as nx
 
 from ladderae import losses, schedules, stop_gradient
+from ladderae.checks import as_pair, is_positive_int
 
 __all__ = [
     "GraphError",
@@ -72,15 +73,11 @@ class GraphError(ValueError):
     """A graph or pair that cannot be built into a model; the message names the fix."""
 
 
-def _is_positive_int(value):
-    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
-
-
 def _check_sizes(name, sizes, *, allow_empty=False, example="[512, 256]"):
     if isinstance(sizes, int) or not hasattr(sizes, "__iter__"):
         raise GraphError(f"`{name}` must be a list of layer widths such as {example}. Received: {name}={sizes!r}")
     sizes = list(sizes)
-    if (not sizes and not allow_empty) or not all(_is_positive_int(s) for s in sizes):
+    if (not sizes and not allow_empty) or not all(is_positive_int(s) for s in sizes):
         kind = "list" if allow_empty else "non-empty list"
         raise GraphError(
             f"`{name}` must be a {kind} of positive integers such as {example}. Received: {name}={sizes!r}"
@@ -90,15 +87,7 @@ def _check_sizes(name, sizes, *, allow_empty=False, example="[512, 256]"):
 
 def _per_conv_layer(name, value, n):
     """`value` as one (height, width) pair per conv layer: an int for all, or a list of one int or pair per layer."""
-
-    def as_pair(v):
-        if _is_positive_int(v):
-            return (v, v)
-        if isinstance(v, (tuple, list)) and len(v) == 2 and all(_is_positive_int(p) for p in v):
-            return tuple(v)
-        return None
-
-    if _is_positive_int(value):
+    if is_positive_int(value):
         return [(value, value)] * n
     pairs = [as_pair(v) for v in value] if isinstance(value, (tuple, list)) else None
     if pairs is None or len(pairs) != n or None in pairs:
@@ -183,7 +172,7 @@ def build_graph(
     input_shape = tuple(_check_sizes("input_shape", input_shape))
     conv = _check_sizes("conv", conv, allow_empty=True, example="[32, 64]")
     encoder = _check_sizes("encoder", encoder, allow_empty=bool(conv))
-    if not _is_positive_int(latent_dim):
+    if not is_positive_int(latent_dim):
         raise GraphError(f"`latent_dim` must be a positive integer. Received: latent_dim={latent_dim!r}")
     kernel_sizes = _per_conv_layer("kernel_size", kernel_size, len(conv))
     strides = _per_conv_layer("strides", strides, len(conv))

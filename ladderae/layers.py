@@ -3,17 +3,9 @@
 import keras
 from keras import ops
 
+from ladderae.checks import as_pair, check_positive_int
+
 __all__ = ["DenseTransposed", "Conv2DTransposed"]
-
-
-def _is_positive_int(value):
-    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
-
-
-def _check_positive_int(name, value):
-    if not _is_positive_int(value):
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
 
 
 class _TiedLayer(keras.layers.Layer):
@@ -71,7 +63,7 @@ class DenseTransposed(_TiedLayer):
     kernel_axes = "units, input width"
 
     def __init__(self, units, activation=None, use_bias=True, bias_initializer="zeros", **kwargs):
-        super().__init__(_check_positive_int("units", units), activation, use_bias, bias_initializer, **kwargs)
+        super().__init__(check_positive_int("units", units), activation, use_bias, bias_initializer, **kwargs)
         self.units = units
 
     def kernel_shape(self, input_width):
@@ -103,7 +95,7 @@ class Conv2DTransposed(_TiedLayer):
         self, filters, kernel_size, strides=1, padding="valid", activation=None, use_bias=True,
         bias_initializer="zeros", **kwargs,
     ):
-        super().__init__(_check_positive_int("filters", filters), activation, use_bias, bias_initializer, **kwargs)
+        super().__init__(check_positive_int("filters", filters), activation, use_bias, bias_initializer, **kwargs)
         if padding not in ("same", "valid"):
             raise ValueError(f"`padding` must be 'same' or 'valid'. Received: padding={padding!r}")
         self.filters = filters
@@ -139,11 +131,8 @@ class Conv2DTransposed(_TiedLayer):
 
 def _pair(name, value):
     """An int or (height, width) pair of positive ints, as a tuple of two."""
-    if _is_positive_int(value):
-        pair = (value, value)
-    else:
-        pair = tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(pair) != 2 or not all(_is_positive_int(v) for v in pair):
+    pair = as_pair(value)
+    if pair is None:
         raise ValueError(
             f"`{name}` must be a positive integer or a (height, width) pair of them. Received: {name}={value!r}"
         )

@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from ladderae import graph as graph_lib
-from ladderae import likelihoods, losses, schedules
+from ladderae import checks, likelihoods, losses, schedules
 from ladderae import pairing as pairing_lib
 from ladderae import stop_gradient as stop_gradient_lib
 from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
@@ -151,7 +151,7 @@ class LadderAE(keras.Model):
 
         # Training settings that are not architecture.
         self.beta = schedules.get(beta, "beta")
-        self.free_bits = schedules.check_non_negative("free_bits", free_bits)
+        self.free_bits = checks.check_non_negative("free_bits", free_bits)
         self.seed = seed
 
         # One layer per graph node, named after it.

@@ -13,6 +13,8 @@ way Keras resolves regularizers.
 import keras
 from keras import ops
 
+from ladderae.checks import check_non_negative, check_positive_int
+
 __all__ = ["Schedule", "Constant", "LinearWarmup", "Cyclical", "get", "serialize"]
 
 
@@ -44,19 +46,6 @@ class Schedule:
         return f"{type(self).__name__}({args})"
 
 
-def check_non_negative(name, value):
-    """`value` as a float, or a ValueError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
-    return float(value)
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
-
-
 @keras.saving.register_keras_serializable(package="ladderae")
 class Constant(Schedule):
     """The same weight at every step."""
@@ -83,7 +72,7 @@ class LinearWarmup(Schedule):
     """
 
     def __init__(self, steps, start=0.0, end=1.0, delay=0):
-        self.steps = _check_positive_int("steps", steps)
+        self.steps = check_positive_int("steps", steps)
         self.start = check_non_negative("start", start)
         self.end = check_non_negative("end", end)
         if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
@@ -109,13 +98,13 @@ class Cyclical(Schedule):
     """
 
     def __init__(self, period, ratio=0.5, start=0.0, end=1.0, cycles=None):
-        self.period = _check_positive_int("period", period)
+        self.period = check_positive_int("period", period)
         if not isinstance(ratio, (int, float)) or not 0.0 < ratio <= 1.0:
             raise ValueError(f"`ratio` must be in (0, 1]. Received: ratio={ratio!r}")
         self.ratio = float(ratio)
         self.start = check_non_negative("start", start)
         self.end = check_non_negative("end", end)
-        self.cycles = None if cycles is None else _check_positive_int("cycles", cycles)
+        self.cycles = None if cycles is None else check_positive_int("cycles", cycles)
 
     def __call__(self, step):
         t = ops.cast(step, "float32")
