@@ -155,11 +155,16 @@ class Numeric(Column):
         }
 
 
-def _lookup(vocabulary, **kwargs):
-    """A StringLookup or IntegerLookup for `vocabulary`, whichever its values need."""
-    if all(isinstance(v, str) for v in vocabulary):
-        return keras.layers.StringLookup(vocabulary=list(vocabulary), **kwargs)
-    return keras.layers.IntegerLookup(vocabulary=[int(v) for v in vocabulary], **kwargs)
+def _lookup_layer(value_kind, vocabulary=None, **kwargs):
+    """A StringLookup for string values, an IntegerLookup for integers."""
+    layer = keras.layers.StringLookup if value_kind == "str" else keras.layers.IntegerLookup
+    return layer(vocabulary=vocabulary, **kwargs)
+
+
+def _look_up(value_kind, vocabulary, values, **kwargs):
+    """`values` mapped through a lookup layer over `vocabulary`, as float32 NumPy."""
+    layer = _lookup_layer(value_kind, vocabulary, **kwargs)
+    return _to_numpy(layer(_as_lookup_input(values, value_kind))).astype("float32")
 
 
 def _value_kind(values, name):
@@ -179,6 +184,12 @@ def _value_kind(values, name):
 
 def _as_lookup_input(values, value_kind):
     return values.astype(str).astype(object) if value_kind == "str" else values.astype("int64")
+
+
+def _known_values(values, name):
+    """(value kind, the values as Python str or int): a categorical or binary column's vocabulary, checked."""
+    kind = _value_kind(np.asarray(values, dtype=object), name)
+    return kind, [str(v) if kind == "str" else int(v) for v in values]
 
 
 class Categorical(Column):
@@ -201,8 +212,7 @@ class Categorical(Column):
             )
         if len(set(vocabulary)) != len(vocabulary):
             raise ValueError(f"The vocabulary of column {name!r} has repeated values: {vocabulary!r}")
-        self.value_kind = _value_kind(np.asarray(vocabulary, dtype=object), name)
-        self.vocabulary = [str(v) if self.value_kind == "str" else int(v) for v in vocabulary]
+        self.value_kind, self.vocabulary = _known_values(vocabulary, name)
         self.dtype = str(dtype)
         self.categories = None if categories is None else list(categories)
         self.ordered = bool(ordered)
@@ -212,7 +222,7 @@ class Categorical(Column):
         """Learn the vocabulary (most frequent first) with a lookup layer's `adapt`, unless one is given."""
         if vocabulary is None:
             kind = _value_kind(values, name)
-            layer = keras.layers.StringLookup() if kind == "str" else keras.layers.IntegerLookup()
+            layer = _lookup_layer(kind)
             layer.adapt(_as_lookup_input(values, kind))
             vocabulary = [v.item() if hasattr(v, "item") else v for v in layer.get_vocabulary()[1:]]
         return cls(name, vocabulary, **kwargs)
@@ -222,8 +232,7 @@ class Categorical(Column):
         return 1 + len(self.vocabulary)
 
     def encode(self, values):
-        layer = _lookup(self.vocabulary, num_oov_indices=1, output_mode="one_hot")
-        return _to_numpy(layer(_as_lookup_input(values, self.value_kind))).astype("float32")
+        return _look_up(self.value_kind, self.vocabulary, values, num_oov_indices=1, output_mode="one_hot")
 
     def decode(self, encoded):
         index = np.argmax(encoded[:, 1:], axis=1)  # the most likely known category
@@ -268,8 +277,7 @@ class Binary(Column):
                 f"Binary column {name!r} needs exactly two distinct values [negative, positive]. Received: {values!r}"
             )
         self.dtype = str(dtype)
-        self.value_kind = _value_kind(np.asarray(values, dtype=object), name)
-        self.values = [str(v) if self.value_kind == "str" else int(v) for v in values]
+        self.value_kind, self.values = _known_values(values, name)
 
     @classmethod
     def fit(cls, name, values, dtype=None, **kwargs):
@@ -296,8 +304,7 @@ class Binary(Column):
             )
 
     def encode(self, values):
-        layer = _lookup(self.values, num_oov_indices=0)
-        return _to_numpy(layer(_as_lookup_input(values, self.value_kind))).astype("float32")[:, None]
+        return _look_up(self.value_kind, self.values, values, num_oov_indices=0)[:, None]
 
     def decode(self, encoded):
         return np.asarray(self.values, dtype=object)[(encoded[:, 0] > 0.5).astype(int)]
