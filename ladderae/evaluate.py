@@ -17,6 +17,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from ladderae.checks import check_positive_int
+
 __all__ = ["elbo", "iwae_nll", "active_units", "linear_probe", "knn_accuracy", "pair_residuals", "report"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -65,8 +67,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=50_000, verbose=1):
     rows exist at once, and the log-mean-exp is accumulated in a streaming way.
     """
     _require_variational(model, "iwae_nll")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"`k` must be a positive integer. Received: k={k!r}")
+    check_positive_int("k", k)
     x = np.asarray(x)
     mean, log_var = model.posterior(x)
     samples_per_chunk = min(k, max_rows)

@@ -34,9 +34,7 @@ def _input_shape(input_dim, input_shape):
             f"Received: input_dim={input_dim!r}, input_shape={input_shape!r}"
         )
     if input_dim is not None:
-        if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
-            raise ValueError(f"`input_dim` must be a positive integer. Received: input_dim={input_dim!r}")
-        return (input_dim,)
+        return (checks.check_positive_int("input_dim", input_dim),)
     return tuple(graph_lib._check_sizes("input_shape", input_shape))
 
 

@@ -14,6 +14,7 @@ your own with the decorator and use it by name, or pass the function itself:
 """
 
 from ladderae import graph as graph_lib
+from ladderae.checks import is_positive_int
 from ladderae.registry import Registry
 
 __all__ = ["pairing_rules", "pairing_rule", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
@@ -54,7 +55,7 @@ def depths(graph, depths):
 @pairing_rule("every")
 def every(graph, k=2):
     """Mirror pairs at every k-th depth: k, 2k, 3k, ..."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+    if not is_positive_int(k):
         raise graph_lib.GraphError(f"`pairing_options['k']` must be a positive integer. Received: k={k!r}")
     return [(e, graph_lib.mirror(graph, e)) for e in graph_lib.encoder_nodes(graph) if graph.nodes[e]["depth"] % k == 0]
 
