@@ -21,6 +21,7 @@ __all__ = [
     "normalized_mse",
     "pair_losses",
     "pair_loss",
+    "get",
 ]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -56,6 +57,7 @@ def reparameterize(mean, log_var, eps):
 
 pair_losses = Registry("pair loss", "consistency_loss")
 pair_loss = pair_losses.register
+get = pair_losses.get
 
 
 @pair_loss("mse")

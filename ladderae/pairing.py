@@ -5,11 +5,11 @@ returns an iterable of ``(encoder_node, decoder_node)`` name pairs. Register
 your own with the decorator and use it by name, or pass the function itself:
 
 >>> import ladderae
->>> @ladderae.pairing_rule("deepest")
-... def deepest(graph):
+>>> @ladderae.pairing_rule("deepest_only")
+... def deepest_only(graph):
 ...     last = ladderae.graph.encoder_nodes(graph)[-1]
 ...     return [(last, ladderae.graph.mirror(graph, last))]
->>> ladderae.LadderAE(784, encoder=[64, 32], latent_dim=4, pairing="deepest").pairs
+>>> ladderae.LadderAE(784, encoder=[64, 32], latent_dim=4, pairing="deepest_only").pairs
 [('e2', 'd2')]
 """
 
@@ -17,7 +17,7 @@ from ladderae import graph as graph_lib
 from ladderae.checks import is_positive_int
 from ladderae.registry import Registry
 
-__all__ = ["pairing_rules", "pairing_rule", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
+__all__ = ["pairing_rules", "pairing_rule", "get", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
 
 pairing_rules = Registry("pairing rule", "pairing")
 pairing_rule = pairing_rules.register
@@ -60,8 +60,15 @@ def every(graph, k=2):
     return [(e, graph_lib.mirror(graph, e)) for e in graph_lib.encoder_nodes(graph) if graph.nodes[e]["depth"] % k == 0]
 
 
+def get(identifier):
+    """The rule function for a registered name, a callable rule itself, or the ``none`` rule for None."""
+    if identifier is None:
+        return pairing_rules.get("none")
+    return identifier if callable(identifier) else pairing_rules.get(identifier)
+
+
 def _rule_pairs(graph, pairing, options):
-    rule = pairing_rules.get(pairing) if isinstance(pairing, str) else pairing
+    rule = get(pairing)
     try:
         found = rule(graph, **options)
     except TypeError as err:
