@@ -15,7 +15,6 @@ All yield batches of ``x`` only (no labels), so an autoencoder trains with
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from .datasets import _check_unit_interval
 
@@ -95,6 +94,7 @@ def dynamic_binarization(
     tf.data.Dataset
         float32 batches of 0.0/1.0 with shape ``(batch, ...)``.
     """
+    tf = _tensorflow()
     x = _check_unit_interval(x, "x")
     ds = _batches(x, batch_size, shuffle, seed, drop_remainder)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
@@ -123,7 +123,14 @@ def batched(x, batch_size=128, shuffle=False, seed=0):
         Batches of ``x`` with its dtype, prefetched.
     """
     ds = _batches(np.asarray(x), batch_size, shuffle, seed)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(_tensorflow().data.AUTOTUNE)
+
+
+def _tensorflow():
+    """The tensorflow module, imported only by the tf.data pipelines so that `import ladderae` on JAX does not load it."""
+    import tensorflow as tf
+
+    return tf
 
 
 def _check_batch_size(batch_size):
@@ -136,6 +143,7 @@ def _check_batch_size(batch_size):
 def _batches(x, batch_size, shuffle, seed, drop_remainder=False):
     """Optionally shuffled (anew each epoch) batches of the array ``x``."""
     batch_size = _check_batch_size(batch_size)
+    tf = _tensorflow()
     ds = tf.data.Dataset.from_tensor_slices(x)
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -144,5 +152,6 @@ def _batches(x, batch_size, shuffle, seed, drop_remainder=False):
 
 def _sample(probs, seed):
     """One Bernoulli draw per pixel of ``probs``, from a stateless seed pair."""
+    tf = _tensorflow()
     u = tf.random.stateless_uniform(tf.shape(probs), seed=seed)
     return tf.cast(u < probs, tf.float32)

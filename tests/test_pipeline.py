@@ -128,3 +128,16 @@ def test_both_binarizers_reject_bad_input(make):
         make(np.full((4, 3), 255, np.uint8))
     with pytest.raises(ValueError, match="batch_size"):
         make(np.zeros((4, 3), np.float32), 0)
+
+
+def test_import_ladderae_on_jax_does_not_load_tensorflow():
+    """tf.data is imported only when a tf.data pipeline is built: on JAX, `import ladderae` leaves TensorFlow out."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    code = "import sys, ladderae; print(sorted(m for m in sys.modules if m.split('.')[0] == 'tensorflow'))"
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
