@@ -1,16 +1,35 @@
 """Argument checks shared by the modules that validate what users pass: one place for each rule.
 
 Each ``check_*`` returns the value (normalised) or raises a ValueError that
-names the argument; `is_positive_int` and `as_pair` are the predicates behind
-them, for callers that phrase their own message.
+names the argument; `is_positive_int`, `is_number` and `as_pair` are the
+predicates behind them, for callers that phrase their own message.
 """
 
-__all__ = ["is_positive_int", "check_positive_int", "check_non_negative", "as_pair"]
+import math
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "is_positive_int",
+    "is_number",
+    "check_positive_int",
+    "check_non_negative",
+    "check_finite",
+    "check_all_finite",
+    "check_bool",
+    "as_pair",
+]
 
 
 def is_positive_int(value):
     """True for an int >= 1 (not a bool)."""
     return not isinstance(value, bool) and isinstance(value, int) and value >= 1
+
+
+def is_number(value):
+    """True for a real number, Python or NumPy, that is not a boolean."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def check_positive_int(name, value):
@@ -21,10 +40,44 @@ def check_positive_int(name, value):
 
 
 def check_non_negative(name, value):
-    """`value` as a float, or a ValueError naming `name` if it is not a number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
+    """`value` as a float, or a ValueError naming `name` if it is not a finite number >= 0 (NaN and inf refused)."""
+    if not is_number(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a finite non-negative number. Received: {name}={value!r}")
     return float(value)
+
+
+def check_finite(name, value):
+    """`value` as a float, or a ValueError naming `name` if it is not a finite number (NaN, inf, strings refused)."""
+    if not is_number(value) or not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number. Received: {name}={value!r}")
+    return float(value)
+
+
+def check_all_finite(name, array):
+    """`array` unchanged, or a ValueError naming `name`, the count of NaN/inf entries and the first one's index.
+
+    One NaN in the training data turns every weight to NaN at the first step
+    that reads it, so data are checked before training rather than after.
+    """
+    bad = ~np.isfinite(np.asarray(array, dtype=np.float64))
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"`{name}` holds {int(bad.sum())} NaN or infinite value(s), the first at index {first}. "
+            f"Drop or impute them before training."
+        )
+    return array
+
+
+def check_bool(name, value):
+    """`value` as a Python bool, or a ValueError naming `name` for anything but True/False.
+
+    Python and NumPy booleans pass; strings such as "no", ints and None are
+    refused rather than read by truthiness ("no" would mean True).
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    return bool(value)
 
 
 def as_pair(value):

@@ -13,7 +13,7 @@ way Keras resolves regularizers.
 import keras
 from keras import ops
 
-from ladderae.checks import check_non_negative, check_positive_int
+from ladderae.checks import check_non_negative, check_positive_int, is_number
 
 __all__ = ["Schedule", "Constant", "LinearWarmup", "Cyclical", "get", "serialize"]
 
@@ -99,7 +99,7 @@ class Cyclical(Schedule):
 
     def __init__(self, period, ratio=0.5, start=0.0, end=1.0, cycles=None):
         self.period = check_positive_int("period", period)
-        if not isinstance(ratio, (int, float)) or not 0.0 < ratio <= 1.0:
+        if not is_number(ratio) or not 0.0 < ratio <= 1.0:
             raise ValueError(f"`ratio` must be in (0, 1]. Received: ratio={ratio!r}")
         self.ratio = float(ratio)
         self.start = check_non_negative("start", start)
@@ -138,11 +138,9 @@ def get(identifier, name="schedule"):
         obj = keras.saving.deserialize_keras_object(identifier)
         if isinstance(obj, Schedule):
             return obj
-    elif isinstance(identifier, (int, float)) and not isinstance(identifier, bool):
-        if identifier < 0:
-            raise ValueError(f"`{name}` must be non-negative. Received: {name}={identifier!r}")
-        return Constant(float(identifier))
+    elif is_number(identifier):
+        return Constant(check_non_negative(name, identifier))
     raise ValueError(
-        f"`{name}` must be a non-negative number or a ladderae.schedules.Schedule "
+        f"`{name}` must be a finite non-negative number or a ladderae.schedules.Schedule "
         f"(Constant, LinearWarmup, Cyclical). Received: {name}={identifier!r}"
     )

@@ -57,3 +57,32 @@ def test_get_resolves_numbers_schedules_configs_and_none():
 def test_bad_arguments_name_themselves(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# Every float parameter of every schedule class, and schedules.get, refuse NaN and inf by name.
+FLOAT_PARAMETERS = [
+    (Constant, {}, "value"),
+    (LinearWarmup, {"steps": 10}, "start"),
+    (LinearWarmup, {"steps": 10}, "end"),
+    (Cyclical, {"period": 10}, "start"),
+    (Cyclical, {"period": 10}, "end"),
+    (Cyclical, {"period": 10}, "ratio"),
+]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("cls, required, name", FLOAT_PARAMETERS, ids=[f"{c.__name__}.{n}" for c, _, n in FLOAT_PARAMETERS])
+def test_non_finite_schedule_parameters_are_refused_by_name(cls, required, name, bad):
+    with pytest.raises(ValueError, match=rf"`{name}`.*Received: {name}=-?(nan|inf)"):
+        cls(**required, **{name: bad})
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), np.float32("nan")], ids=["nan", "inf", "np.nan"])
+def test_get_refuses_non_finite_numbers_naming_the_argument(bad):
+    with pytest.raises(ValueError, match=r"`beta` must be a finite non-negative number"):
+        schedules.get(bad, "beta")
+
+
+def test_numpy_numbers_are_accepted_as_plain_floats():
+    assert schedules.get(np.float32(0.5)) == Constant(0.5)
+    assert LinearWarmup(10, end=np.float64(2.0)).get_config()["end"] == 2.0
