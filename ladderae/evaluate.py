@@ -29,6 +29,38 @@ def _require_variational(model, what):
         raise ValueError(f"{what} needs a variational model (built with variational=True).")
 
 
+def _rows(name, x):
+    """`x` as an array with at least one row, or a ValueError naming `name`: an average over no examples means nothing."""
+    x = np.asarray(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"`{name}` has no examples: pass at least one row. Received: {name} with shape {x.shape}.")
+    return x
+
+
+def _labelled(features_name, features, labels_name, labels):
+    """Features with at least one row and labels of the same length, or a ValueError naming both."""
+    features, labels = _rows(features_name, features), np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != len(features):
+        raise ValueError(
+            f"`{labels_name}` must hold one label per row of `{features_name}`. "
+            f"Received: {features_name} with shape {features.shape}, {labels_name} with shape {labels.shape}."
+        )
+    return features.reshape(len(features), -1), labels
+
+
+def _probe_inputs(train_features, train_labels, test_features, test_labels, dtype):
+    """The four probe arguments checked (rows, one label per row, equal widths) and standardised on the train set."""
+    xtr, ytr = _labelled("train_features", train_features, "train_labels", train_labels)
+    xte, yte = _labelled("test_features", test_features, "test_labels", test_labels)
+    if xtr.shape[1] != xte.shape[1]:
+        raise ValueError(
+            f"`test_features` must have as many features as `train_features`. "
+            f"Received: {xte.shape[1]} and {xtr.shape[1]}."
+        )
+    xtr, xte = _standardize(xtr.astype(dtype), xte.astype(dtype))
+    return xtr, ytr, xte, yte
+
+
 def _chunks(n, size):
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
@@ -47,6 +79,8 @@ def _log_weights(model, x, mean, log_var, eps):
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example."""
     _require_variational(model, "elbo")
+    x = _rows("x", x)
+    check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
     mean, log_var = model.posterior(x)
     recon = np.empty(len(x))
@@ -68,7 +102,8 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=50_000, verbose=1):
     """
     _require_variational(model, "iwae_nll")
     check_positive_int("k", k)
-    x = np.asarray(x)
+    check_positive_int("max_rows", max_rows)
+    x = _rows("x", x)
     mean, log_var = model.posterior(x)
     samples_per_chunk = min(k, max_rows)
     examples_per_chunk = max(1, max_rows // samples_per_chunk)
@@ -94,7 +129,7 @@ ACTIVE_THRESHOLD = 0.01
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """Number of latent units whose posterior mean has variance above `threshold` across `x`, and the variances."""
     _require_variational(model, "active_units")
-    variances = model.posterior(x)[0].var(axis=0)
+    variances = model.posterior(_rows("x", x))[0].var(axis=0)
     return int(np.sum(variances > threshold)), variances
 
 
@@ -109,10 +144,11 @@ def linear_probe(train_features, train_labels, test_features, test_labels, l2=1e
     The problem is convex, so a fixed number of Nesterov steps with step size
     1/L gives the same answer on every backend and machine.
     """
-    xtr, xte = _standardize(np.asarray(train_features, "float64"), np.asarray(test_features, "float64"))
+    xtr, train_labels, xte, test_labels = _probe_inputs(train_features, train_labels, test_features, test_labels,
+                                                        "float64")
     xtr, xte = np.hstack([xtr, np.ones((len(xtr), 1))]), np.hstack([xte, np.ones((len(xte), 1))])
     classes = np.unique(train_labels)
-    onehot = (np.asarray(train_labels)[:, None] == classes[None, :]).astype("float64")
+    onehot = (train_labels[:, None] == classes[None, :]).astype("float64")
     lipschitz = 0.5 * np.linalg.norm(xtr, 2) ** 2 / len(xtr) + l2
     w = w_prev = np.zeros((xtr.shape[1], len(classes)))
     for t in range(1, steps + 1):
@@ -122,27 +158,33 @@ def linear_probe(train_features, train_labels, test_features, test_labels, l2=1e
         p /= p.sum(axis=1, keepdims=True)
         grad = xtr.T @ (p - onehot) / len(xtr) + l2 * v
         w_prev, w = w, v - grad / lipschitz
-    return float(np.mean(classes[np.argmax(xte @ w, axis=1)] == np.asarray(test_labels)))
+    return float(np.mean(classes[np.argmax(xte @ w, axis=1)] == test_labels))
 
 
 def knn_accuracy(train_features, train_labels, test_features, test_labels, k=5, chunk=500):
-    """Test accuracy of a k-nearest-neighbour vote (Euclidean) on standardised features."""
-    xtr, xte = _standardize(np.asarray(train_features, "float32"), np.asarray(test_features, "float32"))
-    train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
+    """Test accuracy of a k-nearest-neighbour vote (Euclidean) on standardised features; labels of any kind."""
+    xtr, train_labels, xte, test_labels = _probe_inputs(train_features, train_labels, test_features, test_labels,
+                                                        "float32")
+    check_positive_int("k", k)
+    check_positive_int("chunk", chunk)
+    if k > len(xtr):
+        raise ValueError(
+            f"`k` must be at most the number of training examples ({len(xtr)}). Received: k={k}."
+        )
+    classes, train_codes = np.unique(train_labels, return_inverse=True)
     sq_train = np.sum(xtr**2, axis=1)
     hits = 0
     for start, stop in _chunks(len(xte), chunk):
         dist = sq_train[None, :] - 2.0 * xte[start:stop] @ xtr.T
-        nearest = np.argpartition(dist, k, axis=1)[:, :k]
-        votes = train_labels[nearest]
-        predicted = np.array([np.bincount(row).argmax() for row in votes])
+        nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        predicted = classes[[np.bincount(row).argmax() for row in train_codes[nearest]]]
         hits += int(np.sum(predicted == test_labels[start:stop]))
     return hits / len(xte)
 
 
 def pair_residuals(model, x):
     """Mean squared difference between each pair's encoder and decoder activation (through posterior means)."""
-    acts = model.activations(x)
+    acts = model.activations(_rows("x", x))
     return {f"pair_{e}_{d}": float(np.mean((acts[e] - acts[d]) ** 2)) for e, d in model.pairs}
 
 
@@ -153,7 +195,7 @@ def report(model, x_test, y_test=None, x_train=None, y_train=None, k=5000, iwae_
     `pairs`/`activations` for pair residuals), not only LadderAE.
     """
     out = dict(elbo(model, x_test, seed=seed))
-    n_iwae = len(x_test) if iwae_images is None else min(iwae_images, len(x_test))
+    n_iwae = len(x_test) if iwae_images is None else min(check_positive_int("iwae_images", iwae_images), len(x_test))
     out.update(iwae_nll=float(np.mean(iwae_nll(model, x_test[:n_iwae], k=k, seed=seed, verbose=verbose))),
                iwae_k=k, iwae_images=n_iwae)
     n_active, variances = active_units(model, x_test)

@@ -134,3 +134,53 @@ def test_deterministic_models_are_refused_where_a_posterior_is_needed():
     model = ladderae.LadderAE(20, encoder=[8], latent_dim=2, variational=False)
     with pytest.raises(ValueError, match="variational=True"):
         evaluate.iwae_nll(model, np.zeros((2, 20), "float32"), k=2)
+
+
+def _probe_data(n_train=12, n_test=6, width=3):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n_train, width)), rng.integers(0, 3, n_train), rng.normal(size=(n_test, width)), \
+        rng.integers(0, 3, n_test)
+
+
+@pytest.mark.parametrize("fn", [evaluate.elbo, lambda m, x: evaluate.iwae_nll(m, x, k=2, verbose=0),
+                                lambda m, x: evaluate.active_units(m, x), evaluate.pair_residuals,
+                                lambda m, x: evaluate.report(m, x, k=2, verbose=0)],
+                         ids=["elbo", "iwae_nll", "active_units", "pair_residuals", "report"])
+def test_model_evaluations_refuse_zero_rows_by_name(fn):
+    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2, seed=0)
+    with pytest.raises(ValueError, match=r"`x` has no examples.*shape \(0, 6\)"):
+        fn(model, np.zeros((0, 6), "float32"))
+
+
+@pytest.mark.parametrize("probe", [evaluate.linear_probe, evaluate.knn_accuracy], ids=["linear_probe", "knn"])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda a: (a[0], a[1][:-1], a[2], a[3]), r"`train_labels` must hold one label per row of `train_features`"),
+        (lambda a: (a[0], a[1], a[2], a[3][:2]), r"`test_labels` must hold one label per row of `test_features`"),
+        (lambda a: (a[0][:0], a[1][:0], a[2], a[3]), r"`train_features` has no examples"),
+        (lambda a: (a[0], a[1], a[2][:0], a[3][:0]), r"`test_features` has no examples"),
+        (lambda a: (a[0], a[1], a[2][:, :2], a[3]), r"`test_features` must have as many features"),
+        (lambda a: (a[0], a[1][:, None], a[2], a[3]), r"`train_labels` must hold one label per row"),
+    ],
+    ids=["train-lengths", "test-lengths", "empty-train", "empty-test", "widths", "2d-labels"],
+)
+def test_probes_refuse_mismatched_inputs_by_name(probe, change, match):
+    with pytest.raises(ValueError, match=match):
+        probe(*change(_probe_data()))
+
+
+@pytest.mark.parametrize("k, match", [(0, "`k` must be a positive integer"), (-1, "`k` must be a positive integer"),
+                                      (2.0, "`k` must be a positive integer"),
+                                      (13, r"`k` must be at most the number of training examples \(12\)")])
+def test_knn_refuses_k_out_of_range_by_name(k, match):
+    with pytest.raises(ValueError, match=match):
+        evaluate.knn_accuracy(*_probe_data(), k=k)
+
+
+def test_knn_with_k_equal_to_the_training_set_votes_the_majority_and_reads_any_labels():
+    x_train, x_test = np.arange(5.0)[:, None], np.array([[0.0], [4.0]])
+    labels = np.array(["cat", "dog", "dog", "dog", "cat"])
+    # Every test point sees all five neighbours, so both predict the majority, "dog".
+    assert evaluate.knn_accuracy(x_train, labels, x_test, np.array(["dog", "cat"]), k=5) == 0.5
+    assert evaluate.knn_accuracy(x_train, labels, x_test, np.array(["cat", "cat"]), k=1) == 1.0
