@@ -5,7 +5,12 @@
 when no local copy is configured. Every file is checked (idx header, shapes,
 counts, byte length, label range and, when a ``SHA256SUMS`` file sits next to
 the data, its hash) so that a truncated or wrong file fails loudly instead of
-silently training on garbage.
+silently training on garbage. Where a ``SHA256SUMS`` file is present, every
+file read must be listed in it: a gunzipped ``.gz`` is checked by its own line
+(the hash of the decompressed file), never waved through.
+
+`read_idx` reads any idx file of unsigned bytes (a user's own images or labels
+of any count and size); `ladderae.data` builds on it for data other than MNIST.
 
 `binarize` gives the fixed, seeded Bernoulli binarisation that the
 literature uses for the binarised MNIST test set.
@@ -21,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DataNotFoundError", "DataIntegrityError", "load_mnist", "binarize"]
+__all__ = ["DataNotFoundError", "DataIntegrityError", "load_mnist", "binarize", "read_idx", "read_sha256sums", "idx_files", "IMAGE_SHAPE"]
 
+IMAGE_SHAPE = (28, 28)  # MNIST's digits; every other module reads shapes from the data
 _SPLITS = {"train": 60000, "test": 10000}
 _IDX_STEMS = {
     "x_train": "train-images-idx3-ubyte",
@@ -30,7 +36,8 @@ _IDX_STEMS = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-_IMAGE_MAGIC, _LABEL_MAGIC = 2051, 2049
+_UBYTE_IDX = 0x0800  # idx magic number of unsigned bytes, plus the number of dimensions
+_IMAGE_MAGIC, _LABEL_MAGIC = _UBYTE_IDX + 3, _UBYTE_IDX + 1
 _NPZ_NAME = "mnist.npz"
 _NPZ_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 _ENV_VAR = "LADDERAE_DATA"
@@ -89,7 +96,7 @@ def load_mnist(data_dir=None, *, flatten=True, as_float=True):
     elif os.environ.get(_ENV_VAR):
         arrays = _load_configured(Path(os.environ[_ENV_VAR]), f"${_ENV_VAR}")
     elif cache.is_file():
-        arrays = _read_npz(cache, _read_sha256sums(cache.parent))
+        arrays = _read_npz(cache, read_sha256sums(cache.parent))
     else:
         arrays = _download()
     return tuple(
@@ -156,7 +163,7 @@ def _load_configured(path, source):
         if all(_find_idx(folder, stem) for stem in _IDX_STEMS.values()):
             return _load_idx_folder(folder)
         if (folder / _NPZ_NAME).is_file():
-            return _read_npz(folder / _NPZ_NAME, _read_sha256sums(folder))
+            return _read_npz(folder / _NPZ_NAME, read_sha256sums(folder))
     raise DataNotFoundError(
         f"No MNIST files in {path} or {path / 'mnist'} (given by {source}).\n"
         + _how_to_provide()
@@ -199,17 +206,25 @@ def _find_idx(folder, stem):
     return None
 
 
+def idx_files(folder):
+    """MNIST's four idx file names in ``folder``: ``{"x_train": path or None, "y_train": ..., "x_test": ..., "y_test": ...}``.
+
+    Fashion-MNIST, KMNIST and a user's own idx data often keep these names.
+    """
+    return {key: _find_idx(Path(folder), stem) for key, stem in _IDX_STEMS.items()}
+
+
 def _load_idx_folder(folder):
     """Read and check the four idx files in ``folder``."""
-    sums = _read_sha256sums(folder)
-    paths = {key: _find_idx(folder, stem) for key, stem in _IDX_STEMS.items()}
+    sums = read_sha256sums(folder)
+    paths = idx_files(folder)
     magics = {key: _LABEL_MAGIC if key[0] == "y" else _IMAGE_MAGIC for key in paths}
-    arrays = {key: _read_idx(path, magics[key], sums) for key, path in paths.items()}
+    arrays = {key: read_idx(path, sums, magics[key]) for key, path in paths.items()}
     return _check_arrays(arrays, {key: str(path) for key, path in paths.items()})
 
 
-def _read_sha256sums(folder):
-    """Map file name -> lowercase hex sha256 from ``folder/SHA256SUMS``, if any."""
+def read_sha256sums(folder):
+    """Map file name -> lowercase hex sha256 from ``folder/SHA256SUMS`` (empty without that file)."""
     path = folder / "SHA256SUMS"
     if not path.is_file():
         return {}
@@ -222,30 +237,63 @@ def _read_sha256sums(folder):
 
 
 def _read_bytes(path, sums):
-    """Raw bytes of ``path``, checked against its ``SHA256SUMS`` entry if listed."""
+    """Raw bytes of ``path``, checked against its ``SHA256SUMS`` entry.
+
+    With no sums file (``sums`` empty) nothing is checked. With one, a file it
+    does not list is refused: a gunzipped copy of a listed ``.gz`` would
+    otherwise load unchecked.
+    """
     raw = path.read_bytes()
+    if not sums:
+        return raw
     expected = sums.get(path.name)
-    if expected is not None:
-        actual = hashlib.sha256(raw).hexdigest()
-        if actual != expected:
-            raise _integrity_error(
-                path, f"has sha256 {actual}, but SHA256SUMS expects {expected}"
-            )
+    if expected is None:
+        raise DataIntegrityError(
+            f"{path} is not listed in {path.parent / 'SHA256SUMS'}, so it cannot be checked. Keep the listed file "
+            f"({', '.join(sorted(sums)[:4])}...) instead, or add its line with "
+            f"`sha256sum {path.name} >> SHA256SUMS` once you trust it."
+        )
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != expected:
+        raise _integrity_error(
+            path, f"has sha256 {actual}, but SHA256SUMS expects {expected}"
+        )
     return raw
 
 
-def _read_idx(path, magic, sums):
-    """Parse an idx file of unsigned bytes (gzipped if ``.gz``) into an array."""
-    data = _read_bytes(path, sums)
+def read_idx(path, sums=None, magic=None):
+    """An idx file of unsigned bytes (gzipped if its name ends in ``.gz``) as a uint8 array of its header's shape.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    sums : dict, optional
+        File name -> sha256 hex digest (a ``SHA256SUMS`` file, read); the file
+        must be listed when given.
+    magic : int, optional
+        The magic number to insist on (2051 for MNIST's images, 2049 for its
+        labels); by default any unsigned-byte idx file of 1 to 4 dimensions.
+
+    Raises
+    ------
+    DataIntegrityError
+        Not valid gzip, another magic number, or fewer or more bytes than the
+        header promises.
+    """
+    path = Path(path)
+    data = _read_bytes(path, sums or {})
     if path.suffix == ".gz":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as err:
             raise _integrity_error(path, f"is not valid gzip ({err})") from err
-    if len(data) < 4 or int.from_bytes(data[:4], "big") != magic:
-        found = int.from_bytes(data[:4], "big") if len(data) >= 4 else "nothing"
-        raise _integrity_error(path, f"has idx magic number {found}, not {magic}")
-    ndim = magic & 0xFF
+    found = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
+    allowed = [magic] if magic is not None else [_UBYTE_IDX + n for n in range(1, 5)]
+    if found not in allowed:
+        raise _integrity_error(
+            path, f"has idx magic number {found if found is not None else 'nothing'}, not {' or '.join(map(str, allowed))}"
+        )
+    ndim = found & 0xFF
     header = 4 + 4 * ndim
     dims = [int.from_bytes(data[i : i + 4], "big") for i in range(4, header, 4)]
     expected_len = header + int(np.prod(dims))
@@ -283,11 +331,17 @@ def _check_arrays(arrays, sources):
     for split, count in _SPLITS.items():
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         x_src, y_src = sources[f"x_{split}"], sources[f"y_{split}"]
-        if x.dtype != np.uint8 or x.shape != (count, 28, 28):
+        expected = (count, *IMAGE_SHAPE)
+        if x.dtype == np.uint8 and x.ndim == 3 and x.shape != expected:
+            raise DataIntegrityError(
+                f"{x_src} holds {x.shape[0]} images of {x.shape[1]}x{x.shape[2]}, but MNIST's {split} set has "
+                f"{expected[0]} of {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}: these are other data, not a damaged MNIST file. "
+                "Load your own idx files with ladderae.data.load(folder) or `ladderae train --data FOLDER`."
+            )
+        if x.dtype != np.uint8 or x.shape != expected:
             raise _integrity_error(
                 x_src,
-                f"holds {x.dtype} images of shape {x.shape}, "
-                f"expected uint8 of shape ({count}, 28, 28)",
+                f"holds {x.dtype} images of shape {x.shape}, expected uint8 of shape {expected}",
             )
         if y.shape != (len(x),):
             raise _integrity_error(

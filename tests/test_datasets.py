@@ -11,6 +11,7 @@ from ladderae.datasets import (
     DataNotFoundError,
     binarize,
     load_mnist,
+    read_idx,
 )
 
 STEMS = {
@@ -170,10 +171,8 @@ def test_download_result_is_used_and_checked(
          gzip.compress(idx_bytes(np.zeros(10000)))[:-9], "gzip"),
         ("y_train", STEMS["y_train"], idx_bytes(np.zeros(59999)), r"\(59999,\)"),
         ("y_test", STEMS["y_test"], idx_bytes(np.full(10000, 10)), r"0\.\.9"),
-        ("x_test", STEMS["x_test"], idx_bytes(np.zeros((10000, 28, 27))), "28, 27"),
     ],
-    ids=["bad-magic", "truncated", "truncated-gzip", "wrong-count", "label-range",
-         "image-dims"],
+    ids=["bad-magic", "truncated", "truncated-gzip", "wrong-count", "label-range"],
 )
 def test_corrupt_idx_file_is_named(tmp_path, fake_dir, key, name, data, problem):
     folder = folder_with(tmp_path, fake_dir, {key: (name, data)})
@@ -182,11 +181,55 @@ def test_corrupt_idx_file_is_named(tmp_path, fake_dir, key, name, data, problem)
     assert name in str(excinfo.value) and "download it again" in str(excinfo.value)
 
 
+@pytest.mark.parametrize("key, shape", [("x_test", (10000, 28, 27)), ("x_train", (500, 28, 28))],
+                         ids=["other-size", "other-count"])
+def test_own_idx_data_are_told_apart_from_a_damaged_mnist(tmp_path, fake_dir, key, shape):
+    folder = folder_with(tmp_path, fake_dir, {key: (STEMS[key], idx_bytes(np.zeros(shape)))})
+    with pytest.raises(DataIntegrityError) as excinfo:
+        load_mnist(folder)
+    message = str(excinfo.value)
+    assert f"{shape[0]} images of {shape[1]}x{shape[2]}" in message and "ladderae.data.load" in message
+    assert "download it again" not in message
+
+
+def test_read_idx_reads_any_count_and_size(tmp_path):
+    images = np.arange(5 * 3 * 4, dtype=np.uint8).reshape(5, 3, 4)
+    (tmp_path / "a.gz").write_bytes(gzip.compress(idx_bytes(images)))
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.gz"), images)
+    (tmp_path / "b").write_bytes(idx_bytes(images, magic=0x0D03))  # idx of float32: not unsigned bytes
+    with pytest.raises(DataIntegrityError, match="magic number 3331"):
+        read_idx(tmp_path / "b")
+
+
+def test_sha256sums_check_gunzipped_files_too(tmp_path, data_root):
+    """A gunzipped idx file next to a SHA256SUMS that lists only the .gz names is refused, not loaded unchecked."""
+    source = data_root / "mnist"
+    for stem in STEMS.values():
+        (tmp_path / stem).write_bytes(gzip.decompress((source / f"{stem}.gz").read_bytes()))
+    (tmp_path / "SHA256SUMS").write_text((source / "SHA256SUMS").read_text())
+    with pytest.raises(DataIntegrityError, match="not listed in .*SHA256SUMS.*sha256sum") as excinfo:
+        load_mnist(tmp_path)
+    assert any(stem in str(excinfo.value) for stem in STEMS.values())
+    # With a line for each gunzipped file (the hash of its decompressed bytes) they load, and a flipped byte fails.
+    lines = [f"{hashlib.sha256((tmp_path / stem).read_bytes()).hexdigest()}  {stem}" for stem in STEMS.values()]
+    (tmp_path / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    (_, y_train), _ = load_mnist(tmp_path)
+    np.testing.assert_array_equal(y_train[:5], [5, 0, 4, 1, 9])
+    labels = tmp_path / STEMS["y_test"]
+    data = bytearray(labels.read_bytes())
+    data[-1] ^= 1
+    labels.write_bytes(bytes(data))
+    with pytest.raises(DataIntegrityError, match=f"{STEMS['y_test']} has sha256"):
+        load_mnist(tmp_path)
+
+
 def test_sha256_mismatch_names_file_and_hashes(tmp_path, fake_dir):
     folder = folder_with(tmp_path, fake_dir, {})
     actual = hashlib.sha256((fake_dir / STEMS["y_test"]).read_bytes()).hexdigest()
     wrong = "0" * 64
-    (folder / "SHA256SUMS").write_text(f"{wrong}  {STEMS['y_test']}\n")
+    lines = [f"{hashlib.sha256((fake_dir / stem).read_bytes()).hexdigest()}  {stem}" for stem in STEMS.values()]
+    lines[-1] = f"{wrong}  {STEMS['y_test']}"
+    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataIntegrityError) as excinfo:
         load_mnist(folder)
     message = str(excinfo.value)
