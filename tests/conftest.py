@@ -1,13 +1,59 @@
-"""Shared fixtures: a backend-agnostic gradient helper and the MNIST location."""
+"""Shared test helpers: tiny models and data, fixed weights, a backend-agnostic gradient, PNG checks, MNIST."""
 
 import os
 import pathlib
 
 import keras
+import matplotlib.image
 import numpy as np
 import pytest
+from keras import ops
+from matplotlib.figure import Figure
+
+import ladderae
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def numpy(x):
+    """A backend tensor (or anything array-like) as a NumPy array."""
+    return ops.convert_to_numpy(x)
+
+
+def uniform(shape, seed=0):
+    """Tiny random data: float32 uniform in [0, 1) from a fixed generator."""
+    return np.random.default_rng(seed).random(shape).astype("float32")
+
+
+def bits(shape, p=0.5, seed=0):
+    """Tiny random binary data: float32 0/1, each 1 with probability `p`, from a fixed generator."""
+    return (uniform(shape, seed) < p).astype("float32")
+
+
+def tiny_model(input_dim=6, **kwargs):
+    """A LadderAE small enough to build and train in well under a second; keyword arguments override the spec."""
+    return ladderae.LadderAE(input_dim, **(dict(encoder=[4], latent_dim=2, seed=0) | kwargs))
+
+
+def fixed_weights(model, scale, seed=1):
+    """Overwrite every weight with a normal(0, scale) draw from a fixed generator: the same weights for any variant
+    of a spec (a stop-gradient mode, a loss), and larger ones than Glorot so that no term is near zero by chance."""
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(0, scale, w.shape).astype(w.dtype) for w in model.get_weights()])
+    return model
+
+
+def compile_and_fit(model, x, optimizer="adam", **fit_kwargs):
+    """Compile with `optimizer` and fit on x without targets (one epoch of batches of 8 unless told); the History."""
+    model.compile(optimizer=optimizer)
+    return model.fit(x, **({"batch_size": 8, "epochs": 1, "verbose": 0} | fit_kwargs))
+
+
+def check_png(fig, path):
+    """A plot returned its Figure and wrote it to `path` as a PNG of exactly figsize * dpi pixels."""
+    assert isinstance(fig, Figure)
+    height, width = matplotlib.image.imread(path).shape[:2]
+    assert (width, height) == tuple(np.round(fig.get_size_inches() * fig.dpi).astype(int))
 
 
 def gradients(model, loss_fn):

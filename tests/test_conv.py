@@ -10,29 +10,23 @@ import importlib.util
 import json
 
 import keras
-import matplotlib.image
 import numpy as np
 import pytest
-from conftest import REPO, gradients
+from _gradient_table import GradientTable
+from conftest import REPO, bits, check_png, compile_and_fit, fixed_weights, gradients, numpy
 from keras import ops
 
 import ladderae
 from ladderae import Conv2DTransposed, DenseTransposed, graph, plots
 from ladderae.graph import GraphError
 
-X = (np.random.default_rng(0).random((16, 8, 8, 1)) > 0.5).astype("float32")
+X = bits((16, 8, 8, 1))
 SPEC = dict(input_shape=(8, 8, 1), conv=[3, 4], kernel_size=3, strides=2, encoder=[5], latent_dim=2)
 
 
 def make(**kwargs):
-    model = ladderae.LadderAE(**(SPEC | {"activation": "tanh", "seed": 7} | kwargs))
-    rng = np.random.default_rng(1)  # the same weights for every mode
-    model.set_weights([rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
-    return model
-
-
-def numpy(x):
-    return ops.convert_to_numpy(x)
+    """The same weights for every mode: the same draw from a fixed generator."""
+    return fixed_weights(ladderae.LadderAE(**(SPEC | {"activation": "tanh", "seed": 7} | kwargs)), 0.5)
 
 
 # ------------------------------------------------------------------ graph
@@ -175,39 +169,35 @@ def test_normalized_mse_ignores_a_constant_border_of_a_feature_map():
 
 # -------------------------------------------------------------- gradients
 
-LAYERS = {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2", "d1", "x_hat"}
-EXPECTED = {  # the layers whose variables must get a non-zero gradient from the pair's loss; all others exactly zero
-    ("e1", "d1"): {  # Conv2D ~ Conv2DTranspose
-        "none": {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2", "d1"},
-        "encoder": {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2", "d1"},
-        "decoder": {"e1"},
-        "local": {"e2", "e3", "z_mean", "z_log_var", "d3", "d2", "d1"},
+CONV = GradientTable(  # the checks are tests/_gradient_table.py's, shared with the dense model of test_stop_gradient.py
+    build=lambda mode: make(stop_gradient=mode),
+    x=X,
+    layers=frozenset({"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2", "d1", "x_hat"}),
+    expected={  # the layers whose variables must get a non-zero gradient from the pair's loss; all others exactly zero
+        ("e1", "d1"): {  # Conv2D ~ Conv2DTranspose
+            "none": {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2", "d1"},
+            "encoder": {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2", "d1"},
+            "decoder": {"e1"},
+            "local": {"e2", "e3", "z_mean", "z_log_var", "d3", "d2", "d1"},
+        },
+        ("e2", "d2"): {  # Conv2D ~ Dense reshaped to a feature map
+            "none": {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2"},
+            "encoder": {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2"},
+            "decoder": {"e1", "e2"},
+            "local": {"e3", "z_mean", "z_log_var", "d3", "d2"},
+        },
     },
-    ("e2", "d2"): {  # Conv2D ~ Dense reshaped to a feature map
-        "none": {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2"},
-        "encoder": {"e1", "e2", "e3", "z_mean", "z_log_var", "d3", "d2"},
-        "decoder": {"e1", "e2"},
-        "local": {"e3", "z_mean", "z_log_var", "d3", "d2"},
-    },
-}
+)
 
 
-def pair_gradients(model, pair):
-    return gradients(model, lambda: model.loss_terms(X, model(X, training=True), 0)[f"pair_{pair[0]}_{pair[1]}"])
+@pytest.mark.parametrize("pair, mode", CONV.cases())
+def test_conv_pair_loss_reaches_exactly_the_promised_layers(pair, mode):
+    CONV.check_reach(CONV.build(mode), pair, mode)
 
 
-@pytest.mark.parametrize("pair", list(EXPECTED))
-@pytest.mark.parametrize("mode", ["none", "encoder", "decoder", "local"])
-def test_conv_pair_loss_reaches_exactly_the_promised_layers(mode, pair):
-    grads = pair_gradients(make(stop_gradient=mode), pair)
-    assert {path.split("/")[-2] for path in grads} == LAYERS
-    assert {path.split("/")[-2] for path, g in grads.items() if np.abs(g).sum() > 0} == EXPECTED[pair][mode]
-
-
-def test_encoder_and_decoder_modes_split_the_full_gradient_of_a_conv_pair():
-    full, enc, dec = (pair_gradients(make(stop_gradient=mode), ("e1", "d1")) for mode in ("none", "encoder", "decoder"))
-    for path in full:
-        np.testing.assert_allclose(enc[path] + dec[path], full[path], rtol=1e-4, atol=1e-6)
+@pytest.mark.parametrize("pair", CONV.pairs())
+def test_encoder_and_decoder_modes_split_the_full_gradient_of_a_conv_pair(pair):
+    CONV.check_split(pair)
 
 
 # ---------------------------------------------------------------- tied kernels
@@ -234,12 +224,11 @@ def test_tied_conv_decoder_borrows_the_encoder_kernels_and_owns_only_biases():
 def test_tie_holds_after_training_and_after_saving(tmp_path):
     model = make(tied_weights=True, stop_gradient="local")
     z = np.random.default_rng(2).normal(size=(16, 2)).astype("float32")
-    decoder = model._decoder_nodes_from_latent()
-    from_decoder = gradients(model, lambda: ops.sum(model._walk(decoder, ops.convert_to_tensor(z), None)["x_hat"]))
+    from_decoder = gradients(model, lambda: ops.sum(model.log_px_given_z(X, z)))  # the decoder path alone
     assert np.abs(from_decoder["e1/kernel"]).sum() > 0  # the decoder trains the shared kernel too
+    assert not np.abs(from_decoder["z_mean/kernel"]).any() and not np.abs(from_decoder["e1/bias"]).any()
     before = numpy(model.node_layers["e1"].kernel).copy()
-    model.compile(optimizer="adam")
-    model.fit(X, batch_size=8, epochs=1, verbose=0)
+    compile_and_fit(model, X)
     assert not np.allclose(numpy(model.node_layers["e1"].kernel), before)
     out = model(X)
     np.testing.assert_allclose(numpy(out["x_hat"]), expected_x_hat(model, out["d1"]), rtol=1e-5, atol=1e-5)
@@ -283,10 +272,13 @@ def test_plots_draw_28x28x1_outputs_and_shapes_in_the_graph(tmp_path):
     model = ladderae.LadderAE(input_shape=(28, 28, 1), conv=[2], encoder=[], latent_dim=2, seed=0)
     x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
     fig = plots.latent_manifold(model, n=3, path=tmp_path / "manifold.png")
-    plots.reconstructions(model, x, path=tmp_path / "recon.png")
+    check_png(fig, tmp_path / "manifold.png")
+    assert fig.axes[0].images[0].get_array().shape == (3 * 29 - 1, 3 * 29 - 1)  # 3 x 3 tiles, 1-pixel gutters
+    fig = plots.reconstructions(model, x, path=tmp_path / "recon.png")
+    check_png(fig, tmp_path / "recon.png")
     image = fig.axes[0].images[0].get_array()
-    assert image.shape == (3 * 29 - 1, 3 * 29 - 1)  # 3 x 3 tiles of 28 x 28 with 1-pixel gutters
-    assert matplotlib.image.imread(tmp_path / "recon.png").shape[0] > 0
+    assert image.shape == (2 * 29 - 1, 4 * 29 - 1)  # inputs above reconstructions: 2 x 4 tiles of 28 x 28
+    np.testing.assert_allclose(image[:28, :28], x[0, :, :, 0])  # the first input, drawn as it is
     labels = {t.get_text() for t in plots.pairing_graph(model).axes[0].texts}
     assert {"x\n28x28x1", "e1\n14x14x2", "d1\n14x14x2", "z\n2"} <= labels
 
