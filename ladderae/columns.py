@@ -1,7 +1,9 @@
 """The column kinds of a table: how each is encoded, which likelihood it gets, how it decodes.
 
-- `Numeric`: standardised with a fitted `keras.layers.Normalization`; Gaussian
-  head on the standardised value (learned scale, or unit scale = MSE in nats).
+- `Numeric`: standardised with the training mean and variance, computed and
+  applied in float64 (float32 cannot tell 1e9 from 1e9 + 1, and its variance
+  overflows for values ~1e20: both standardised to a constant); Gaussian head
+  on the standardised value (learned scale, or unit scale = MSE in nats).
 - `Categorical`: a fitted `StringLookup` / `IntegerLookup` with one
   out-of-vocabulary slot, one-hot; softmax head, cross-entropy from logits.
 - `Binary`: two known values mapped to 0 / 1; Bernoulli head on a logit.
@@ -103,10 +105,17 @@ class Numeric(Column):
 
     @classmethod
     def fit(cls, name, values, dtype=None, **kwargs):
-        """Learn the mean and variance with `keras.layers.Normalization.adapt`."""
-        layer = keras.layers.Normalization(axis=None)
-        layer.adapt(np.asarray(values, dtype="float64"))
-        mean, variance = (float(_to_numpy(v).reshape(-1)[0]) for v in (layer.mean, layer.variance))
+        """Learn the mean and (population) variance of `values` in float64."""
+        raw = np.asarray(values, dtype="float64")
+        with np.errstate(over="ignore", invalid="ignore"):
+            # A constant column gets variance 0 exactly, not the rounding error of its mean.
+            mean, variance = float(np.mean(raw)), float(np.var(raw)) if np.ptp(raw) > 0 else 0.0
+        if not (math.isfinite(mean) and math.isfinite(variance)):
+            raise ValueError(
+                f"Numeric column {name!r} is too large to standardise (values up to {np.max(np.abs(raw)):.3g}: the "
+                f"variance overflows float64). Rescale it before building the schema, e.g. df[{name!r}] / 1e100 or "
+                f"np.log10(df[{name!r}])."
+            )
         return cls(name, mean, variance, dtype=dtype or np.asarray(values).dtype, **kwargs)
 
     @property
@@ -125,14 +134,12 @@ class Numeric(Column):
                 f"{int(np.flatnonzero(bad)[0])}; replace or drop them before encoding."
             )
 
-    def _layer(self, invert=False):
-        return keras.layers.Normalization(mean=self.mean_value, variance=self.variance, invert=invert)
-
     def encode(self, values):
-        return _to_numpy(self._layer()(values.astype("float32")[:, None])).astype("float32")
+        standardised = (values.astype("float64") - self.mean_value) / math.sqrt(self.variance)
+        return standardised.astype("float32")[:, None]
 
     def decode(self, encoded):
-        values = _to_numpy(self._layer(invert=True)(encoded.astype("float32")))[:, 0].astype("float64")
+        values = encoded[:, 0].astype("float64") * math.sqrt(self.variance) + self.mean_value
         return np.rint(values) if pd.api.types.is_integer_dtype(self.dtype) else values
 
     def nll(self, x, params, log_scale=None):

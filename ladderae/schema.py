@@ -6,8 +6,9 @@ float32 matrix a `TabularLadderAE` trains on (columns side by side, in schema
 order); `to_frame` turns encoded means or draws back into a DataFrame with the
 original column names, dtypes and categories. Bad data fails with an error
 naming the column: missing columns, missing values, infinities, unknown binary
-values, dtypes that are neither numbers nor categories. Columns of the frame
-that the schema does not list are not used.
+values, dtypes that are neither numbers nor categories, numbers stored as
+strings (which would become one category per number), frames without rows.
+Columns of the frame that the schema does not list are not used.
 """
 
 import re
@@ -39,6 +40,34 @@ def _infer_kind(series):
         distinct = series.dropna().unique()
         return "binary" if len(distinct) == 2 and set(distinct.tolist()) <= {0, 1} else "numeric"
     return None
+
+
+def _check_rows(argument, frame):
+    if len(frame) == 0:
+        raise ValueError(f"`{argument}` has no rows; pass a DataFrame with at least one row.")
+
+
+def _check_not_numbers_as_strings(name, series):
+    """A ValueError if a string/object column holds numbers (90% of its values or more).
+
+    Read as a category, such a column silently gets one level per distinct
+    number; the 90% lets a few placeholders such as "?" not hide it.
+    """
+    parsed = pd.to_numeric(series.astype(str).str.strip(), errors="coerce")
+    if parsed.notna().mean() < 0.9:
+        return
+    message = (
+        f"Column {name!r} holds numbers stored as {series.dtype} values (e.g. {series.iloc[0]!r}): as a category it "
+        f"would get {series.nunique()} levels. Convert it with df[{name!r}] = pd.to_numeric(df[{name!r}]), or "
+        f"declare categorical=[{name!r}] if the numbers are codes."
+    )
+    rows = np.flatnonzero(parsed.isna().to_numpy())
+    if len(rows):
+        message += (
+            f" {len(rows)} value(s) are not numbers (first {series.iloc[rows[0]]!r} at row {int(rows[0])}): "
+            f"use pd.to_numeric(df[{name!r}], errors='coerce') and fill or drop the missing values it leaves."
+        )
+    raise ValueError(message)
 
 
 class TabularSchema:
@@ -77,6 +106,7 @@ class TabularSchema:
         """
         if not isinstance(frame, pd.DataFrame):
             raise ValueError(f"`frame` must be a pandas DataFrame. Received: {type(frame).__name__}")
+        _check_rows("frame", frame)
         columns = list(frame.columns) if columns is None else list(columns)
         weights = dict(weights or {})
         overrides = {}
@@ -97,6 +127,8 @@ class TabularSchema:
             series = frame[name]
             cls._check_missing(name, series)
             kind = overrides.get(name) or _infer_kind(series)
+            if name not in overrides and kind == "categorical" and not isinstance(series.dtype, pd.CategoricalDtype):
+                _check_not_numbers_as_strings(name, series)
             if kind is None:
                 raise ValueError(
                     f"Column {name!r} has dtype {series.dtype}, which is neither numeric nor categorical. Convert it "
@@ -175,6 +207,7 @@ class TabularSchema:
                 f"Expected a pandas DataFrame with columns {self.names!r}. Received: {type(frame).__name__}"
             )
         _check_names("frame", self.names, frame.columns)
+        _check_rows("frame", frame)
         parts = []
         for column in self.columns:
             series = frame[column.name]

@@ -15,6 +15,7 @@ import pandas as pd
 from keras import ops
 
 from ladderae import evaluate
+from ladderae.checks import check_positive_int
 from ladderae.likelihoods import Likelihood
 from ladderae.model import LadderAE
 from ladderae.schema import TabularSchema
@@ -163,6 +164,7 @@ class TabularLadderAE(LadderAE):
         instead (column means and modes), which are less diverse than the data.
         """
         self._require_variational("sample_frame")
+        check_positive_int("n", n)
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((n, self.latent_dim)).astype("float32")
         if not draw:

@@ -338,3 +338,71 @@ def test_diamonds_example_runs_on_a_slice(tmp_path):
         mean, sd = figures["neg_elbo"]
         assert np.isfinite(mean) and sd == 0.0  # one seed
     assert (tmp_path / "columns.png").exists() and (tmp_path / "results.json").exists()
+
+
+# ------------------------------------------------------- bad or edge tables
+
+
+@pytest.mark.parametrize(
+    "values, extra",
+    [
+        (lambda rng: rng.normal(50, 10, N).round(2).astype(str), ""),
+        (lambda rng: pd.array(rng.integers(0, 500, N).astype(str), dtype="string"), ""),
+        (lambda rng: rng.integers(1, 4, N).astype(str), ""),  # few levels: still ambiguous, so asked
+        (lambda rng: rng.normal(50, 10, N).astype(object), ""),  # Python floats in an object column
+        (lambda rng: np.where(np.arange(N) == 5, "?", rng.normal(50, 10, N).round(1).astype(str)),
+         r".*1 value\(s\) are not numbers \(first '\?' at row 5\).*errors='coerce'"),
+    ],
+    ids=["float-strings", "string-dtype", "few-levels", "object-floats", "with-placeholder"],
+)
+def test_numbers_stored_as_strings_are_refused_with_the_fix(frame, values, extra):
+    table = frame.assign(weight=values(np.random.default_rng(0)))
+    with pytest.raises(ValueError, match=rf"Column 'weight' holds numbers stored as .*pd.to_numeric\(df\['weight'\]\).*"
+                                         rf"categorical=\['weight'\]{extra}"):
+        ladderae.TabularSchema.from_frame(table)
+
+
+def test_numbers_stored_as_strings_pass_when_declared_and_text_is_not_mistaken(frame):
+    codes = np.random.default_rng(0).integers(100, 110, N).astype(str)
+    schema = ladderae.TabularSchema.from_frame(frame.assign(zip=codes), categorical=["zip"])
+    assert schema.columns[-1].kind == "categorical" and len(schema.columns[-1].vocabulary) == 10
+    words = np.where(np.arange(N) % 3 == 0, "12", "twelve")  # a third numbers: text, not a numeric column
+    assert ladderae.TabularSchema.from_frame(frame.assign(word=words)).columns[-1].kind == "categorical"
+
+
+@pytest.mark.parametrize("loc, scale", [(0.0, 1e20), (1e20, 1e18), (1e9, 1.0), (-3e15, 0.5), (0.0, 1e-20)])
+def test_numbers_of_any_scale_standardise_and_come_back(loc, scale):
+    values = loc + scale * np.random.default_rng(0).normal(size=N)
+    schema = ladderae.TabularSchema.from_frame(pd.DataFrame({"x": values, "g": ["a", "b"] * (N // 2)}))
+    encoded = schema.transform(pd.DataFrame({"x": values, "g": ["a"] * N}))[:, 0]
+    assert abs(encoded.mean()) < 1e-5 and abs(encoded.std() - 1) < 1e-4  # not a constant
+    back = schema.to_frame(schema.transform(pd.DataFrame({"x": values, "g": ["a"] * N})))["x"].to_numpy()
+    np.testing.assert_allclose((back - loc) / scale, (values - loc) / scale, atol=1e-5)
+
+
+def test_numbers_too_large_to_standardise_are_refused_with_the_fix():
+    values = 1e200 * np.random.default_rng(0).normal(size=N)
+    with pytest.raises(ValueError, match=r"Numeric column 'x' is too large to standardise.*Rescale it"):
+        ladderae.TabularSchema.from_frame(pd.DataFrame({"x": values}))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda model, f: ladderae.TabularSchema.from_frame(f.iloc[:0]),
+        lambda model, f: model.schema.transform(f.iloc[:0]),
+        lambda model, f: model.reconstruct_frame(f.iloc[:0]),
+        lambda model, f: model.fit(f.iloc[:0], epochs=1, verbose=0),
+        lambda model, f: column_report(model, f.iloc[:0]),
+    ],
+    ids=["from_frame", "transform", "reconstruct_frame", "fit", "column_report"],
+)
+def test_frames_without_rows_are_refused_by_name(frame, schema, call):
+    with pytest.raises(ValueError, match=r"`frame` has no rows"):
+        call(small_model(schema), frame)
+
+
+@pytest.mark.parametrize("n", [0, -1, 2.5, None])
+def test_sample_frame_refuses_n_that_is_not_a_positive_integer(schema, n):
+    with pytest.raises(ValueError, match=r"`n` must be a positive integer"):
+        small_model(schema).sample_frame(n)
