@@ -22,10 +22,18 @@ The decoder mirrors the encoder layer by layer: the layer that makes ``d_i``
 mirrors the one that makes ``e_{i+1}`` (``dL`` mirrors the bottleneck's dense
 layer, ``x_hat`` the layer into ``e1``), so ``e_i`` and ``d_i`` have the same
 shape by construction. Pairing rules then add *pair* edges (``kind="pair"``)
-from an encoder node to a decoder node of the same shape, carrying ``weight``
-(a schedule), ``loss``, ``stop_gradient`` and ``tied``. `ladderae.LadderAE`
-creates one Keras layer per node and runs them in topological order of the
-flow edges.
+from an encoder node to a decoder node of the same shape, carrying
+``pair_kind`` (a registered `ladderae.pair_kinds.PairKind`, ``consistency``
+by default) and that kind's attributes (a consistency pair: ``weight``, a
+schedule, ``loss`` and ``stop_gradient``). A weight tie is an edge of its own
+(``kind="tie"``) between the two nodes whose layers share one kernel: from
+``e_i`` to the node after ``d_i``, whose layer is the mirror of the one into
+``e_i``. `ladderae.LadderAE` creates one Keras layer per node and runs them in
+topological order of the flow edges.
+
+The output node ``x_hat`` holds the parameters of p(x | z), whose shape the
+likelihood declares (`output_shape`; the input's shape for one parameter per
+input value, e.g. Bernoulli logits).
 
 >>> g = build_graph((784,), [512, 256], 32)
 >>> flow_order(g)
@@ -39,11 +47,12 @@ flow edges.
  ('d2', 'dense', (7, 7, 64)), ('d1', 'conv_transpose', (14, 14, 32)), ('x_hat', 'conv_transpose', (28, 28, 1))]
 """
 
+import inspect
 import math
 
 import networkx as nx
 
-from ladderae import losses, schedules, stop_gradient
+from ladderae import pair_kinds
 from ladderae.checks import as_pair, is_positive_int
 
 __all__ = [
@@ -56,7 +65,10 @@ __all__ = [
     "decoder_nodes",
     "mirror",
     "add_pair",
+    "add_tie",
     "pairs",
+    "pairs_of_kind",
+    "ties",
     "tied_source",
     "inner_nodes",
     "layer_input_shape",
@@ -148,7 +160,8 @@ def _mirror_of(attrs, shape):
 
 
 def build_graph(
-    input_shape, encoder, latent_dim, *, conv=(), kernel_size=3, strides=2, variational=True, activation="relu"
+    input_shape, encoder, latent_dim, *, conv=(), kernel_size=3, strides=2, variational=True, activation="relu",
+    output_shape=None,
 ):
     """Lay out input, encoder, bottleneck, mirror decoder and output as flow edges.
 
@@ -168,6 +181,11 @@ def build_graph(
     kernel_size, strides : int or list
         Of the conv layers: one int for all, or one int or (height, width)
         pair per conv layer.
+    output_shape : tuple of int, callable or None
+        Shape of the parameters of p(x | z) for one example, or a function
+        from the shape the first layer reads (flattened for a dense one) to it,
+        such as a likelihood's `param_shape`; None: that shape itself. A conv
+        decoder's output keeps the image's height and width.
     """
     input_shape = tuple(_check_sizes("input_shape", input_shape))
     conv = _check_sizes("conv", conv, allow_empty=True, example="[32, 64]")
@@ -196,7 +214,10 @@ def build_graph(
     # The decoder side, z to x_hat: the layer that makes d_i mirrors the one that makes e_{i+1}.
     decoder = []
     for lower, upper in reversed(list(nx.utils.pairwise(chain))):
-        attrs = _mirror_of(g.nodes[upper], g.nodes[lower]["shape"])
+        shape = g.nodes[lower]["shape"]
+        if lower == INPUT and output_shape is not None:
+            shape = _output_shape(shape, output_shape)
+        attrs = _mirror_of(g.nodes[upper], shape)
         if lower == INPUT:
             g.add_node(OUTPUT, role="output", **attrs)
             decoder.append(OUTPUT)
@@ -206,6 +227,19 @@ def build_graph(
             decoder.append(f"d{depth}")
     nx.add_path(g, [LATENT, *decoder], kind="flow")
     return g
+
+
+def _output_shape(first, output_shape):
+    """The likelihood's parameter shape, checked against what a mirror layer can emit."""
+    if callable(output_shape):
+        output_shape = output_shape(first)
+    output_shape = tuple(_check_sizes("output_shape", output_shape))
+    if len(first) == 3 and output_shape[:2] != first[:2]:
+        raise GraphError(
+            f"A conv decoder emits maps of the input's height and width {first[:2]}: the likelihood's parameter "
+            f"shape must be (height, width, channels). Received: output_shape={output_shape!r}"
+        )
+    return output_shape
 
 
 def _flow_view(g):
@@ -275,67 +309,101 @@ def inner_nodes(g, encoder_node, decoder_node):
     return order[order.index(encoder_node) + 1 : order.index(decoder_node) + 1]
 
 
-def add_pair(g, encoder_node, decoder_node, *, weight=1.0, loss="mse", mode="none", tied=False):
-    """Add a validated pair edge; every error names the pair and the way out."""
-    pair = f"({encoder_node!r}, {decoder_node!r})"
+def _check_ends(g, encoder_node, decoder_node, what):
     for node, role in ((encoder_node, "encoder"), (decoder_node, "decoder")):
         if node not in g or g.nodes[node]["role"] != role:
             known = ", ".join(_nodes_with_role(g, role))
-            raise GraphError(f"Pair {pair}: {node!r} is not a {role} node. {role.capitalize()} nodes: {known}.")
-    for u, v, data in g.edges(data=True):
-        if data["kind"] == "pair" and (u == encoder_node or v == decoder_node):
-            raise GraphError(f"Pair {pair} overlaps pair ({u!r}, {v!r}): each layer may be in one pair only.")
+            raise GraphError(f"{what}: {node!r} is not a {role} node. {role.capitalize()} nodes: {known}.")
+
+
+def add_pair(g, encoder_node, decoder_node, *, kind="consistency", tied=False, **settings):
+    """Add a validated pair edge of pair kind `kind` (its settings as keywords) and, if `tied`, a tie edge.
+
+    ``kind=None`` adds no pair edge (a tie alone, with ``tied=True``). Every
+    error names the pair and the way out.
+    """
+    pair = f"Pair ({encoder_node!r}, {decoder_node!r})"
+    _check_ends(g, encoder_node, decoder_node, pair)
     enc_shape, dec_shape = g.nodes[encoder_node]["shape"], g.nodes[decoder_node]["shape"]
     if enc_shape != dec_shape:
         what = "widths" if len(enc_shape) == len(dec_shape) == 1 else "shapes"
         raise GraphError(
-            f"Pair {pair} joins layers of different {what} ({shape_text(enc_shape)} vs {shape_text(dec_shape)}). "
+            f"{pair} joins layers of different {what} ({shape_text(enc_shape)} vs {shape_text(dec_shape)}). "
             f"Pair layers of equal {what[:-1]} (the mirror rule does) or change the pairing rule."
         )
+    if kind is not None:
+        for u, v in pairs_of_kind(g):
+            if u == encoder_node or v == decoder_node:
+                raise GraphError(f"{pair} overlaps pair ({u!r}, {v!r}): each layer may be in one pair only.")
+        pair_kind = pair_kinds.get(kind)
+        try:
+            inspect.signature(pair_kind.edge_attributes).bind(g, encoder_node, decoder_node, **settings)
+        except TypeError as err:
+            raise GraphError(f"{pair}: pair kind {kind!r} does not take these settings ({err}).") from err
+        attrs = pair_kind.edge_attributes(g, encoder_node, decoder_node, **settings)
+    elif settings:
+        raise GraphError(f"{pair} has no pair kind (kind=None), so it takes no settings. Received: {sorted(settings)}")
+    elif not tied:
+        raise GraphError(f"{pair} with kind=None adds nothing: give a pair kind, or tied=True for a weight tie.")
     if tied:
-        below, above = flow_predecessor(g, encoder_node), flow_successor(g, decoder_node)
-        wanted = _mirror_of(g.nodes[encoder_node], g.nodes[below]["shape"])
-        found = {key: g.nodes[above].get(key) for key in wanted}
-        if found != wanted:
-            raise GraphError(
-                f"Pair {pair} cannot tie weights: to reuse the kernel of the layer into {encoder_node!r} "
-                f"({_describe(g.nodes[encoder_node])}), the decoder layer after {decoder_node!r} must be its mirror, "
-                f"a {_describe(wanted)}, but it is a {_describe(found)}. Use tied=False."
-            )
-    losses.pair_losses.get(loss)
-    stop_gradient.get(mode)
-    g.add_edge(
-        encoder_node,
-        decoder_node,
-        kind="pair",
-        weight=schedules.get(weight, "consistency_weight"),
-        loss=loss,
-        stop_gradient=mode,
-        tied=bool(tied),
-    )
+        add_tie(g, encoder_node, decoder_node)
+    if kind is not None:
+        g.add_edge(encoder_node, decoder_node, kind="pair", pair_kind=kind, **attrs)
+
+
+def add_tie(g, encoder_node, decoder_node):
+    """Tie the layer after `decoder_node` to the layer into `encoder_node` (its transposed kernel).
+
+    The tie is an edge ``kind="tie"`` from `encoder_node` to the node that
+    the tied decoder layer makes. The two layers must be mirror images
+    (n_{i-1} -> n_i and n_i -> n_{i-1}): a Dense and its transpose, or a
+    Conv2D and its Conv2DTranspose of the same kernel and strides.
+    """
+    pair = f"Pair ({encoder_node!r}, {decoder_node!r})"
+    _check_ends(g, encoder_node, decoder_node, pair)
+    below, above = flow_predecessor(g, encoder_node), flow_successor(g, decoder_node)
+    wanted = _mirror_of(g.nodes[encoder_node], g.nodes[below]["shape"])
+    found = {key: g.nodes[above].get(key) for key in wanted}
+    if found != wanted:
+        raise GraphError(
+            f"{pair} cannot tie weights: to reuse the kernel of the layer into {encoder_node!r} "
+            f"({_describe(g.nodes[encoder_node])}), the decoder layer after {decoder_node!r} must be its mirror, "
+            f"a {_describe(wanted)}, but it is a {_describe(found)}. Use tied=False."
+        )
+    if any(kind == "tie" for *_, kind in g.in_edges(above, data="kind")):
+        raise GraphError(f"{pair}: the layer after {decoder_node!r} is tied already.")
+    g.add_edge(encoder_node, above, kind="tie")
+
+
+def _ordered(g, edges):
+    order = {n: i for i, n in enumerate(flow_order(g))}
+    return sorted(edges, key=lambda item: order[item[0]])
 
 
 def pairs(g):
     """Pair edges as ``(encoder_node, decoder_node, data)``, ordered from the input side."""
-    order = {n: i for i, n in enumerate(flow_order(g))}
-    found = [(u, v, d) for u, v, d in g.edges(data=True) if d["kind"] == "pair"]
-    return sorted(found, key=lambda item: order[item[0]])
+    return _ordered(g, [(u, v, d) for u, v, d in g.edges(data=True) if d["kind"] == "pair"])
+
+
+def pairs_of_kind(g, kind=None):
+    """``(encoder_node, decoder_node)`` of the pair edges, of pair kind `kind` or of any kind (None)."""
+    return [(u, v) for u, v, d in pairs(g) if kind is None or d["pair_kind"] == kind]
+
+
+def ties(g):
+    """Tie edges as ``(encoder_node, tied_node)``: `tied_node`'s layer transposes the kernel into `encoder_node`."""
+    return [(u, v) for u, v, _ in _ordered(g, [(u, v, d) for u, v, d in g.edges(data=True) if d["kind"] == "tie"])]
 
 
 def tied_source(g, node):
     """The encoder node whose incoming layer's kernel `node`'s layer borrows (and transposes); else None.
 
-    A tied pair (e_i, d_j) ties the layer that leaves d_j to the layer that
-    enters e_i: the two are mirror images (n_{i-1} -> n_i and n_i -> n_{i-1}),
-    a Dense with its transpose or a Conv2D with its Conv2DTranspose.
+    A tie (e_i, d_j) ties the layer that leaves d_j to the layer that enters
+    e_i: the two are mirror images (n_{i-1} -> n_i and n_i -> n_{i-1}), a
+    Dense with its transpose or a Conv2D with its Conv2DTranspose.
     """
-    if g.nodes[node]["role"] not in ("decoder", "output"):
-        return None
-    before = flow_predecessor(g, node)
-    for encoder_node, _, data in g.in_edges(before, data=True):
-        if data["kind"] == "pair" and data["tied"]:
-            return encoder_node
-    return None
+    sources = [u for u, _, kind in g.in_edges(node, data="kind") if kind == "tie"]
+    return sources[0] if sources else None
 
 
 def graphs_equal(a, b):

@@ -1,7 +1,8 @@
 """Observation models p(x | z) of the output layer, registered by name.
 
-Each likelihood is a small Keras layer: the decoder's last Dense layer emits
-its parameters (one per input dimension), `nll` gives the negative
+Each likelihood is a small Keras layer: the decoder's last layer emits its
+parameters, in the shape `param_shape` declares (one per input value by
+default; the graph's output node takes that shape), `nll` gives the negative
 log-likelihood summed per example (nats), `call` the mean of p(x | z).
 
 - ``bernoulli``: binary or [0, 1] data (binarised MNIST); parameters are logits.
@@ -11,6 +12,9 @@ log-likelihood summed per example (nats), `call` the mean of p(x | z).
   data, not on images with constant borders.
 - ``gaussian_unit``: continuous data, unit standard deviation (0.5 * squared
   error plus a constant; MSE in nats).
+- ``gaussian_heteroscedastic``: continuous data, a mean and a log-scale for
+  every value of every example, both emitted by the decoder (its output has
+  twice the input's last axis: means, then log-scales).
 
 A likelihood over several blocks of the output (the columns of a table, see
 `ladderae.tabular.ColumnLikelihood`) reports one term per block through
@@ -23,7 +27,14 @@ from keras import ops
 from ladderae import losses
 from ladderae.registry import Registry
 
-__all__ = ["Likelihood", "BernoulliLikelihood", "GaussianLikelihood", "likelihoods", "get"]
+__all__ = [
+    "Likelihood",
+    "BernoulliLikelihood",
+    "GaussianLikelihood",
+    "HeteroscedasticGaussianLikelihood",
+    "likelihoods",
+    "get",
+]
 
 likelihoods = Registry("likelihood", "likelihood")
 
@@ -38,6 +49,10 @@ class Likelihood(keras.layers.Layer):
     """
 
     nll_term_names = ("reconstruction",)
+
+    def param_shape(self, data_shape):
+        """Shape of the parameters for one example whose data have `data_shape` (the decoder's output shape)."""
+        return tuple(data_shape)
 
     def nll_terms(self, x, params):
         return {"reconstruction": self.nll(x, params)}
@@ -84,7 +99,32 @@ class GaussianLikelihood(Likelihood):
         return {**super().get_config(), "learn_scale": self.learn_scale}
 
 
+@keras.saving.register_keras_serializable(package="ladderae")
+class HeteroscedasticGaussianLikelihood(Likelihood):
+    """Gaussian p(x | z) with a mean and a log-scale per value, both from the decoder.
+
+    The parameters double the last axis: ``params[..., :n]`` are the means and
+    ``params[..., n:]`` the log-scales of the n values on that axis (pixels of
+    a flattened image, channels of a feature map).
+    """
+
+    def param_shape(self, data_shape):
+        return (*data_shape[:-1], 2 * data_shape[-1])
+
+    def _split(self, params):
+        n = params.shape[-1] // 2
+        return params[..., :n], params[..., n:]
+
+    def nll(self, x, params):
+        mean, log_scale = self._split(params)
+        return losses.gaussian_nll(x, mean, log_scale)
+
+    def call(self, params):
+        return self._split(params)[0]
+
+
 likelihoods.register("bernoulli")(BernoulliLikelihood)
+likelihoods.register("gaussian_heteroscedastic")(HeteroscedasticGaussianLikelihood)
 likelihoods.register("gaussian")(lambda **kw: GaussianLikelihood(learn_scale=True, **kw))
 likelihoods.register("gaussian_unit")(lambda **kw: GaussianLikelihood(learn_scale=False, **kw))
 

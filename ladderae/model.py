@@ -1,30 +1,23 @@
-"""`LadderAE`: a layer-matched (variational) autoencoder built from its pairing graph."""
+"""`LadderAE`: the Keras model of a layer-matched (variational) autoencoder built from its pairing graph.
 
-import functools
-import math
+The graph (`ladderae.graph`) is the architecture, `ladderae.network` turns it
+into layers and walks them, `ladderae.objective` assembles the loss; this
+module is the Keras side: training step hooks, metrics, user methods, config.
+"""
+
 
 import keras
 import networkx as nx
 import numpy as np
 from keras import ops
 
+from ladderae import checks, likelihoods, objective, schedules
 from ladderae import graph as graph_lib
-from ladderae import checks, likelihoods, losses, schedules
 from ladderae import pairing as pairing_lib
-from ladderae import stop_gradient as stop_gradient_lib
 from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
-from ladderae.layers import Conv2DTransposed, DenseTransposed
+from ladderae.network import NodeNetwork
 
 __all__ = ["LadderAE"]
-
-# (a node's "layer" in the graph, tied to its pair's encoder kernel?) -> the Keras layer that makes the node.
-_LAYER_CLASSES = {
-    ("dense", False): keras.layers.Dense,
-    ("dense", True): DenseTransposed,
-    ("conv", False): functools.partial(keras.layers.Conv2D, data_format="channels_last"),
-    ("conv_transpose", False): functools.partial(keras.layers.Conv2DTranspose, data_format="channels_last"),
-    ("conv_transpose", True): Conv2DTransposed,
-}
 
 
 def _input_shape(input_dim, input_shape):
@@ -38,19 +31,26 @@ def _input_shape(input_dim, input_shape):
     return tuple(graph_lib._check_sizes("input_shape", input_shape))
 
 
+def _listed(value):
+    """A tuple argument as a JSON-friendly list (nested for per-layer pairs); scalars as they are."""
+    return [_listed(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
 @keras.saving.register_keras_serializable(package="ladderae")
 class LadderAE(keras.Model):
     """A deep autoencoder whose encoder layers are matched to their mirror decoder layers.
 
     The architecture is a `networkx.DiGraph` (`model.graph`): input ``x``,
     encoder layers ``e1..eL``, bottleneck ``z``, decoder layers ``dL..d1`` and
-    output ``x_hat``, plus pair edges from a pairing rule. Each pair adds
-    ``weight * loss(e_i, d_i)`` to the training loss, with the gradient routed
-    by its stop-gradient mode (see `ladderae.stop_gradient`). With
-    ``variational=True`` the loss is the negative ELBO in nats per example
-    (reconstruction summed over every input dimension, KL summed over latent
-    dimensions, both averaged over the batch; the KL weighted by `beta`) plus the
-    consistency terms. Train it with ``model.compile(optimizer); model.fit(x)``.
+    output ``x_hat``, plus the edges a pairing rule adds: a pair edge of a
+    registered pair kind (`ladderae.pair_kinds`) and, where asked, a weight
+    tie. A consistency pair adds ``weight * loss(e_i, d_i)`` to the training
+    loss, with the gradient routed by its stop-gradient mode (see
+    `ladderae.stop_gradient`). With ``variational=True`` the loss is the
+    negative ELBO in nats per example (reconstruction summed over every input
+    dimension, KL summed over latent dimensions, both averaged over the batch;
+    the KL weighted by `beta`) plus the pair terms. Train it with
+    ``model.compile(optimizer); model.fit(x)``.
 
     Parameters
     ----------
@@ -78,8 +78,12 @@ class LadderAE(keras.Model):
         ``"every"`` or your own), a rule function, or explicit pairs.
     pairing_options : dict
         Keyword options for the rule, e.g. ``{"depths": [2]}`` or ``{"k": 2}``.
+    pair_kind : str, None or list of them
+        The registered pair kind of each pair (``"consistency"``), one for all
+        or one per pair; None adds no pair edge (with `tied_weights`: a tie
+        that computes no loss).
     consistency_weight : float, Schedule or list of them
-        Weight of each pair's loss (one value for all pairs or one per pair).
+        Weight of each consistency pair's loss (one value for all pairs or one per pair).
     consistency_loss : str or list of str
         ``"mse"`` (default) or ``"normalized_mse"``, per pair or for all.
     stop_gradient : str or list of str
@@ -88,7 +92,9 @@ class LadderAE(keras.Model):
         Decoder layers reuse the transposed kernel of their paired encoder layer.
     likelihood : str or ladderae.likelihoods.Likelihood
         ``"bernoulli"`` (logits), ``"gaussian"`` (learned scale), ``"gaussian_unit"``,
-        or a likelihood layer (e.g. `ladderae.ColumnLikelihood` for tables).
+        ``"gaussian_heteroscedastic"`` (a scale per value from the decoder), or a
+        likelihood layer (e.g. `ladderae.ColumnLikelihood` for tables); it
+        declares the shape of the output layer (`Likelihood.param_shape`).
     beta : float or Schedule
         Weight of the KL term, evaluated from the model's step counter inside
         the compiled step (use `ladderae.LinearWarmup` for KL warm-up).
@@ -114,6 +120,7 @@ class LadderAE(keras.Model):
         variational=True,
         pairing="mirror",
         pairing_options=None,
+        pair_kind="consistency",
         consistency_weight=1.0,
         consistency_loss="mse",
         stop_gradient="none",
@@ -126,36 +133,37 @@ class LadderAE(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        # The graph: the architecture and its pairs.
+        # The graph: the architecture and its pairs; the likelihood declares the output layer's shape.
         shape = _input_shape(input_dim, input_shape)
         keras.activations.get(activation)  # an unknown activation fails here, by name, before any layer exists
+        self.likelihood = likelihoods.get(likelihood, name="likelihood")
         g = graph_lib.build_graph(
             shape, encoder, latent_dim, conv=conv, kernel_size=kernel_size, strides=strides,
-            variational=variational, activation=activation,
+            variational=variational, activation=activation, output_shape=self.likelihood.param_shape,
         )
         pairing_lib.apply_pairing(
-            g,
-            pairing,
-            pairing_options=pairing_options,
-            consistency_weight=consistency_weight,
-            consistency_loss=consistency_loss,
-            stop_gradient=stop_gradient,
-            tied_weights=tied_weights,
+            g, pairing, pairing_options=pairing_options, pair_kind=pair_kind, tied_weights=tied_weights,
+            consistency_weight=consistency_weight, consistency_loss=consistency_loss, stop_gradient=stop_gradient,
         )
         self._graph = nx.freeze(g)
-        self._order = graph_lib.flow_order(self._graph)
-        self._pairs = graph_lib.pairs(self._graph)
-        self._tied_sources = {n: graph_lib.tied_source(self._graph, n) for n in self._order[1:]}
+        self.network = NodeNetwork(self._graph)
 
         # Training settings that are not architecture.
         self.beta = schedules.get(beta, "beta")
         self.free_bits = checks.check_non_negative("free_bits", free_bits)
         self.seed = seed
+        # The resolved arguments, as get_config returns them (pairs: as resolved into the graph).
+        self._arguments = {
+            "input_shape": list(shape), "encoder": list(encoder), "latent_dim": latent_dim, "conv": list(conv),
+            "kernel_size": _listed(kernel_size), "strides": _listed(strides), "variational": bool(variational),
+            "pairing": pairing_lib.explicit_pairs(self._graph),
+            "likelihood": likelihood if isinstance(likelihood, str) else None,
+            "free_bits": self.free_bits, "activation": activation, "seed": seed,
+        }
 
-        # One layer per graph node, named after it.
-        self.node_layers = {node: self._make_layer(node) for node in self._order[1:]}
-        self.likelihood = likelihoods.get(likelihood, name="likelihood")
-        self.likelihood_name = likelihood if isinstance(likelihood, str) else None
+        # The layers: one per graph node, named after it, and those the pair kinds add.
+        self.node_layers = self.network.layers
+        self.pair_layers = self.network.pair_layers
         self.seed_generator = ReplicaSeedGenerator(seed)  # each tf.distribute replica draws its own noise
         self.step_counter = self.add_weight(
             shape=(), dtype="int32", initializer="zeros", trainable=False, name="step_counter"
@@ -167,13 +175,13 @@ class LadderAE(keras.Model):
 
     @property
     def graph(self):
-        """The architecture (frozen): nodes are layers, ``kind="flow"``/``"pair"`` edges."""
+        """The architecture (frozen): nodes are layers; ``kind="flow"``, ``"pair"`` and ``"tie"`` edges."""
         return self._graph
 
     @property
     def pairs(self):
-        """The matched (encoder, decoder) node pairs, from the input side."""
-        return [(e, d) for e, d, _ in self._pairs]
+        """The matched (encoder, decoder) node pairs of every pair kind, from the input side."""
+        return [(e, d) for e, d, _ in self.network.pairs]
 
     @property
     def variational(self):
@@ -189,62 +197,14 @@ class LadderAE(keras.Model):
         names = ["reconstruction"] + [t for t in self.likelihood.nll_term_names if t != "reconstruction"]
         if self.variational:
             names += ["kl", "beta", "neg_elbo"]
-        if self._pairs:
-            names += ["consistency"] + [f"pair_{e}_{d}" for e, d, _ in self._pairs]
-        return names
-
-    def _make_layer(self, node):
-        data = self._graph.nodes[node]
-        if data["role"] == "latent":
-            if data["variational"]:
-                return {"mean": keras.layers.Dense(data["units"], name="z_mean"),
-                        "log_var": keras.layers.Dense(data["units"], name="z_log_var")}
-            return keras.layers.Dense(data["units"], name="z")
-        layer_class = _LAYER_CLASSES[data["layer"], self._tied_sources[node] is not None]
-        activation = data.get("activation")
-        if data["layer"] == "dense":
-            return layer_class(data["units"], activation=activation, name=node)
-        return layer_class(
-            data["shape"][-1], data["kernel_size"], strides=data["strides"], padding="same",
-            activation=activation, name=node,
-        )
+        return names + self.network.term_names()
 
     def build(self, input_shape):
-        for node in self._order[1:]:
-            layer = self.node_layers[node]
-            for part in layer.values() if isinstance(layer, dict) else [layer]:
-                part.build((None, *graph_lib.layer_input_shape(self._graph, node)))
+        self.network.build()
         self.likelihood.build((None, *self._graph.nodes[graph_lib.OUTPUT]["shape"]))
         self.built = True
 
     # --------------------------------------------------------------- forward
-
-    def _apply_node(self, node, h, eps):
-        """Run `node`'s layer on `h`; returns the named activations it produces.
-
-        A dense layer reads a feature map flattened and reshapes its output to
-        its node's shape: the Flatten and Reshape between conv and dense layers.
-        """
-        data = self._graph.nodes[node]
-        layer = self.node_layers[node]
-        if data["layer"] == "dense" and len(h.shape) > 2:
-            h = ops.reshape(h, (-1, math.prod(h.shape[1:])))
-        if data["role"] == "latent" and self.variational:
-            mean, log_var = layer["mean"](h), layer["log_var"](h)
-            z = mean if eps is None else losses.reparameterize(mean, log_var, eps)
-            return {node: z, "z_mean": mean, "z_log_var": log_var}
-        source = self._tied_sources[node]
-        out = layer(h) if source is None else layer(h, kernel=self.node_layers[source].kernel)
-        if data["layer"] == "dense" and len(data["shape"]) > 1:
-            out = ops.reshape(out, (-1, *data["shape"]))
-        return {node: out}
-
-    def _walk(self, nodes, h, eps):
-        out = {}
-        for node in nodes:
-            out.update(self._apply_node(node, h, eps))
-            h = out[node]
-        return out
 
     def _flatten(self, inputs):
         """Check the examples' shape; return them as the first layer reads them (flattened for a dense layer)."""
@@ -265,70 +225,25 @@ class LadderAE(keras.Model):
 
         The bottleneck samples z in training and in evaluation alike (the ELBO
         needs a sample); `encode`/`reconstruct` give the deterministic mean.
-        With ``training=True`` each `local` pair also gets ``<decoder>_local``:
-        its inner layers re-run on a stopped copy of the encoder activation,
-        with the same noise, so it has the same value but other gradients.
+        With ``training=True`` each pair kind adds what it computes in a
+        training pass (a `local` consistency pair: ``<decoder>_local``).
         """
         h = self._flatten(inputs)
         eps = self._draw_noise(ops.shape(h)[0]) if self.variational else None
-        out = self._walk(self._order[1:], h, eps)
-        if training:
-            for e, d, data in self._pairs:
-                if stop_gradient_lib.get(data["stop_gradient"]).rerun_inner_layers and not data["weight"].is_zero:
-                    inner = graph_lib.inner_nodes(self._graph, e, d)
-                    out[f"{d}_local"] = self._walk(inner, ops.stop_gradient(out[e]), eps)[d]
-        shape = self._graph.graph["input_shape"]
-        out["reconstruction"] = ops.reshape(self.likelihood(out[graph_lib.OUTPUT]), (-1, *shape))
+        out = self.network.forward(h, eps, training)
+        out["reconstruction"] = ops.reshape(self.likelihood(out[graph_lib.OUTPUT]), (-1, *self._data_shape))
         return out
+
+    @property
+    def _data_shape(self):
+        return self._graph.graph["input_shape"]
 
     # ------------------------------------------------------------------ loss
 
     def loss_terms(self, x, outputs, step):
-        """Every loss term as a scalar tensor, by name; ``loss`` is what training minimises.
-
-        ``reconstruction`` and ``kl`` are in nats per example; ``neg_elbo`` is
-        their sum (the beta-free negative ELBO); ``pair_<e>_<d>`` is a pair's
-        unweighted loss and ``consistency`` the weighted sum over pairs. A
-        likelihood made of parts (table columns) adds one term per part.
-        """
-        parts = self.likelihood.nll_terms(self._flatten(x), outputs[graph_lib.OUTPUT])
-        terms = {name: ops.mean(value) for name, value in parts.items()}
-        reconstruction = loss = None
-        weights = self.likelihood.term_weights
-        for name, value in terms.items():  # the loss weights each part; `reconstruction` is their plain sum
-            weight = weights.get(name, 1.0)
-            reconstruction = value if reconstruction is None else reconstruction + value
-            weighted = value if weight == 1.0 else weight * value
-            loss = weighted if loss is None else loss + weighted
-        terms["reconstruction"] = reconstruction
-        if self.variational:
-            kl_per_dim = losses.gaussian_kl(outputs["z_mean"], outputs["z_log_var"])
-            kl = ops.mean(ops.sum(kl_per_dim, axis=1))
-            kl_in_loss = kl
-            if self.free_bits:
-                kl_in_loss = ops.sum(ops.maximum(ops.mean(kl_per_dim, axis=0), self.free_bits))
-            beta = self.beta(step)
-            loss = loss + beta * kl_in_loss
-            terms.update(kl=kl, beta=beta, neg_elbo=reconstruction + kl)
-        if self._pairs:
-            consistency = ops.zeros((), dtype=reconstruction.dtype)
-            for e, d, data in self._pairs:
-                value = self._pair_loss(outputs, e, d, data)
-                terms[f"pair_{e}_{d}"] = value
-                if not data["weight"].is_zero:
-                    consistency = consistency + data["weight"](step) * value
-            terms["consistency"] = consistency
-            loss = loss + consistency
-        terms["loss"] = loss
-        return terms
-
-    def _pair_loss(self, outputs, e, d, data):
-        loss_fn = losses.pair_losses.get(data["loss"])
-        if data["weight"].is_zero:  # reported, never trained on
-            return loss_fn(ops.stop_gradient(outputs[e]), ops.stop_gradient(outputs[d]))
-        mode = stop_gradient_lib.get(data["stop_gradient"])
-        decoder_side = outputs.get(f"{d}_local", outputs[d]) if mode.rerun_inner_layers else outputs[d]
-        return loss_fn(*mode.apply(outputs[e], decoder_side))
+        """Every loss term as a scalar tensor, by name; ``loss`` is what training minimises (see `ladderae.objective`)."""
+        return objective.loss_terms(self.network, self.likelihood, self._flatten(x), outputs, step,
+                                    beta=self.beta(step), free_bits=self.free_bits)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if y is not None:
@@ -364,38 +279,26 @@ class LadderAE(keras.Model):
             return {k: np.concatenate([ops.convert_to_numpy(p[k]) for p in parts]) for k in parts[0]}
         return np.concatenate([ops.convert_to_numpy(p) for p in parts])
 
-    def _encoder_nodes_to_latent(self):
-        return self._order[1 : self._order.index(graph_lib.LATENT) + 1]
-
-    def _decoder_nodes_from_latent(self):
-        return self._order[self._order.index(graph_lib.LATENT) + 1 :]
-
     def _decoder_params(self, z):
         """The parameters of p(x | z) that the output layer emits for a batch of latent codes (backend tensor)."""
-        return self._walk(self._decoder_nodes_from_latent(), ops.cast(z, self.compute_dtype), None)[graph_lib.OUTPUT]
+        return self.network.walk(self.network.decoder_path(), ops.cast(z, self.compute_dtype), None)[graph_lib.OUTPUT]
+
+    def _encode_batch(self, batch, sample):
+        h = self._flatten(batch)
+        return self.network.walk(self.network.encoder_path(), h, self._draw_noise(ops.shape(h)[0]) if sample else None)
 
     def posterior(self, x, batch_size=1024):
         """Mean and log-variance of q(z | x) as NumPy arrays (variational models)."""
         self._require_variational("posterior")
-
-        def fn(batch):
-            out = self._walk(self._encoder_nodes_to_latent(), self._flatten(batch), None)
-            return {"mean": out["z_mean"], "log_var": out["z_log_var"]}
-
-        out = self._batched(fn, x, batch_size)
-        return out["mean"], out["log_var"]
+        out = self._batched(lambda b: {k: self._encode_batch(b, False)[k] for k in ("z_mean", "z_log_var")},
+                            x, batch_size)
+        return out["z_mean"], out["z_log_var"]
 
     def encode(self, x, sample=False, batch_size=1024):
         """Latent codes of x: the posterior mean, or a reparameterised sample when `sample`."""
         if sample:
             self._require_variational("encode(sample=True)")
-
-        def fn(batch):
-            h = self._flatten(batch)
-            eps = self._draw_noise(ops.shape(h)[0]) if sample else None
-            return self._walk(self._encoder_nodes_to_latent(), h, eps)[graph_lib.LATENT]
-
-        return self._batched(fn, x, batch_size)
+        return self._batched(lambda b: self._encode_batch(b, sample)[graph_lib.LATENT], x, batch_size)
 
     def activations(self, x, sample=False, batch_size=1024):
         """Every node's activation for x (through the posterior mean unless `sample`), as NumPy arrays by name."""
@@ -404,7 +307,7 @@ class LadderAE(keras.Model):
 
         def fn(batch):
             h = self._flatten(batch)
-            return self._walk(self._order[1:], h, self._draw_noise(ops.shape(h)[0]) if sample else None)
+            return self.network.walk(self.network.order[1:], h, self._draw_noise(ops.shape(h)[0]) if sample else None)
 
         return self._batched(fn, x, batch_size)
 
@@ -414,12 +317,9 @@ class LadderAE(keras.Model):
 
     def decode(self, z, batch_size=1024):
         """Mean of p(x | z) (pixel probabilities for Bernoulli), in the input's shape."""
-        shape = self._graph.graph["input_shape"]
-
-        def fn(batch):
-            return ops.reshape(self.likelihood(self._decoder_params(batch)), (-1, *shape))
-
-        return self._batched(fn, z, batch_size)
+        return self._batched(
+            lambda b: ops.reshape(self.likelihood(self._decoder_params(b)), (-1, *self._data_shape)), z, batch_size
+        )
 
     def reconstruct(self, x, sample=False, batch_size=1024):
         """decode(encode(x)): deterministic through the posterior mean unless `sample`."""
@@ -428,8 +328,7 @@ class LadderAE(keras.Model):
     def sample(self, n, seed=None):
         """Decode n draws from the prior N(0, I): means of p(x | z) in the input's shape."""
         self._require_variational("sample")
-        z = keras.random.normal((n, self.latent_dim), seed=seed)
-        return self.decode(ops.convert_to_numpy(z))
+        return self.decode(ops.convert_to_numpy(keras.random.normal((n, self.latent_dim), seed=seed)))
 
     def _require_variational(self, what):
         if not self.variational:
@@ -449,33 +348,6 @@ class LadderAE(keras.Model):
         self.seed_generator.state.assign(store[self._NOISE_STATE])
 
     def get_config(self):
-        explicit_pairs = [
-            {
-                "encoder": e,
-                "decoder": d,
-                "weight": schedules.serialize(data["weight"]),
-                "loss": data["loss"],
-                "stop_gradient": data["stop_gradient"],
-                "tied": data["tied"],
-            }
-            for e, d, data in self._pairs
-        ]
-        some_node = self._graph.nodes[self._order[1]]
-        encoder = graph_lib.encoder_nodes(self._graph)
-        conv = [n for n in encoder if self._graph.nodes[n]["layer"] == "conv"]
-        return {
-            **super().get_config(),
-            "input_shape": list(self._graph.graph["input_shape"]),
-            "encoder": [self._graph.nodes[n]["units"] for n in encoder if self._graph.nodes[n]["layer"] == "dense"],
-            "latent_dim": self.latent_dim,
-            "conv": [self._graph.nodes[n]["shape"][-1] for n in conv],
-            "kernel_size": [list(self._graph.nodes[n]["kernel_size"]) for n in conv],
-            "strides": [list(self._graph.nodes[n]["strides"]) for n in conv],
-            "variational": self.variational,
-            "pairing": explicit_pairs,
-            "likelihood": self.likelihood_name or keras.saving.serialize_keras_object(self.likelihood),
-            "beta": schedules.serialize(self.beta),
-            "free_bits": self.free_bits,
-            "activation": some_node["activation"],
-            "seed": self.seed,
-        }
+        likelihood = self._arguments["likelihood"] or keras.saving.serialize_keras_object(self.likelihood)
+        return {**super().get_config(), **self._arguments, "likelihood": likelihood,
+                "beta": schedules.serialize(self.beta)}

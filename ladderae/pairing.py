@@ -14,10 +14,11 @@ your own with the decorator and use it by name, or pass the function itself:
 """
 
 from ladderae import graph as graph_lib
+from ladderae import pair_kinds
 from ladderae.checks import is_positive_int
 from ladderae.registry import Registry
 
-__all__ = ["pairing_rules", "pairing_rule", "get", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
+__all__ = ["pairing_rules", "pairing_rule", "get", "explicit_pairs", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
 
 pairing_rules = Registry("pairing rule", "pairing")
 pairing_rule = pairing_rules.register
@@ -87,8 +88,9 @@ def resolve_pairs(graph, pairing="mirror", pairing_options=None):
 
     `pairing` is a registered rule name, a callable rule, None (no pairs), or an
     explicit list of ``(encoder, decoder)`` tuples or dicts with keys
-    ``encoder``, ``decoder`` and optionally ``weight``, ``loss``,
-    ``stop_gradient`` and ``tied`` (the form a saved model keeps).
+    ``encoder``, ``decoder`` and optionally ``kind`` (a pair kind, or None
+    for a tie alone), ``tied`` and the kind's own settings (a consistency
+    pair: ``weight``, ``loss``, ``stop_gradient``): the form a saved model keeps.
     """
     options = dict(pairing_options or {})
     if pairing is None:
@@ -125,32 +127,56 @@ def _per_pair(name, value, n, is_scalar):
     return values
 
 
-def apply_pairing(
-    graph,
-    pairing="mirror",
-    *,
-    pairing_options=None,
-    consistency_weight=1.0,
-    consistency_loss="mse",
-    stop_gradient="none",
-    tied_weights=False,
-):
-    """Add the pair edges `pairing` asks for to `graph`; per-pair settings may be scalars or lists."""
+def _is_name(value):
+    return value is None or isinstance(value, str)
+
+
+def apply_pairing(graph, pairing="mirror", *, pairing_options=None, pair_kind="consistency", tied_weights=False,
+                  **kind_settings):
+    """Add the edges `pairing` asks for to `graph`; per-pair settings may be scalars or lists.
+
+    `pair_kind` is a registered pair kind (or None: ties only) for all pairs
+    or one per pair; `kind_settings` are the kinds' ``LadderAE`` arguments
+    (e.g. ``consistency_weight``), each given to the pairs of the kind that
+    declares it. ``(e_i, d_i)`` is tied when `tied_weights` says so.
+    """
     found = resolve_pairs(graph, pairing, pairing_options)
     n = len(found)
     if n == 0 and tied_weights is True:
         raise graph_lib.GraphError(
             "`tied_weights=True` ties each pair's decoder layer to its encoder layer, but the pairing gives no "
-            "pairs. Use pairing='mirror' (with consistency_weight=0 to tie without a consistency loss)."
+            "pairs. Use pairing='mirror' (with pair_kind=None to tie without a pair loss)."
         )
-    settings = {
-        "weight": _per_pair("consistency_weight", consistency_weight, n, lambda v: not isinstance(v, (list, tuple))),
-        "loss": _per_pair("consistency_loss", consistency_loss, n, lambda v: isinstance(v, str)),
-        "mode": _per_pair("stop_gradient", stop_gradient, n, lambda v: isinstance(v, str)),
-        "tied": _per_pair("tied_weights", tied_weights, n, lambda v: isinstance(v, bool)),
-    }
-    overrides = {"weight": "weight", "loss": "loss", "mode": "stop_gradient", "tied": "tied"}
+    kinds = _per_pair("pair_kind", pair_kind, n, _is_name)
+    tied = _per_pair("tied_weights", tied_weights, n, lambda v: isinstance(v, bool))
+    per_pair = {}
+    for kind_name in {k for k in kinds if k is not None}:
+        for argument, attribute in pair_kinds.get(kind_name).settings.items():
+            if argument in kind_settings:
+                per_pair[attribute] = _per_pair(argument, kind_settings[argument], n,
+                                                lambda v: not isinstance(v, (list, tuple)))
+    known = {arg for k in pair_kinds.pair_kinds.names for arg in pair_kinds.get(k).settings}
+    unknown = sorted(set(kind_settings) - known)
+    if unknown:
+        raise graph_lib.GraphError(f"Unknown pair settings {unknown}. Pair kinds take: {', '.join(sorted(known))}.")
     for i, pair in enumerate(found):
-        kwargs = {key: pair.get(field, settings[key][i]) for key, field in overrides.items()}
-        graph_lib.add_pair(graph, pair["encoder"], pair["decoder"], **kwargs)
+        kind = pair.get("kind", kinds[i])
+        declared = set(pair_kinds.get(kind).settings.values()) if kind is not None else set()
+        settings = {attr: values[i] for attr, values in per_pair.items() if attr in declared}
+        settings.update({key: value for key, value in pair.items() if key not in ("encoder", "decoder", "kind", "tied")})
+        graph_lib.add_pair(graph, pair["encoder"], pair["decoder"], kind=kind, tied=pair.get("tied", tied[i]),
+                           **settings)
     return graph
+
+
+def explicit_pairs(graph):
+    """The pair and tie edges of `graph` as the explicit list `apply_pairing` takes back (a saved model's form)."""
+    tied = {(e, graph_lib.flow_predecessor(graph, node)) for e, node in graph_lib.ties(graph)}
+    found = []
+    for e, d, data in graph_lib.pairs(graph):
+        kind = pair_kinds.get(data["pair_kind"])
+        found.append({"encoder": e, "decoder": d, "kind": data["pair_kind"], **kind.serialize(data),
+                      "tied": (e, d) in tied})
+        tied.discard((e, d))
+    found += [{"encoder": e, "decoder": d, "kind": None, "tied": True} for e, d in sorted(tied)]
+    return found

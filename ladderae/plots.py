@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ladderae import graph as graph_lib
-from ladderae import schedules, stop_gradient
+from ladderae import pair_kinds, stop_gradient
 
 __all__ = [
     "reconstructions", "samples", "latent_manifold", "latent_scatter", "history", "pairing_graph", "column_distributions"
@@ -339,11 +339,10 @@ def history(history, path=None):
 # ------------------------------------------------------------ pairing graph
 
 
-def _pair_label(data):
-    """E.g. "w=1 · local · tied": a constant weight's value, else the schedule's class."""
-    weight = data["weight"]
-    text = f"w={weight.value:g}" if isinstance(weight, schedules.Constant) else f"w={type(weight).__name__}"
-    return f"{text} · {data['stop_gradient']}" + (" · tied" if data["tied"] else "")
+def _pair_label(g, e, d, data):
+    """E.g. "consistency · w=1 · local · tied": the pair kind's own description, and "tied" for a tied pair."""
+    tied = graph_lib.tied_source(g, graph_lib.flow_successor(g, d)) == e
+    return pair_kinds.get(data["pair_kind"]).label(data) + (" · tied" if tied else "")
 
 
 def pairing_graph(model_or_graph, path=None):
@@ -353,8 +352,10 @@ def pairing_graph(model_or_graph, path=None):
     under e_i), and ``z`` sits at the right between the rows. Flow edges are
     solid grey arrows; each pair edge is a dashed arc coloured by its
     stop-gradient mode and labelled with its weight (the value of a constant,
-    else the schedule's class), its mode and "tied" for tied weights (also
-    drawn thicker). Nodes show their name and shape (``256``, ``14x14x32``).
+    else the schedule's class) and its mode, as its pair kind describes it.
+    A weight tie is a thick dotted grey arc from e_i to the node whose layer
+    transposes e_i's kernel. Nodes show their name and shape (``256``,
+    ``14x14x32``).
 
     Parameters
     ----------
@@ -383,23 +384,26 @@ def pairing_graph(model_or_graph, path=None):
     nx.draw_networkx_edges(g, pos, edgelist=flow, edge_color="#808080", width=1.5, node_size=node_size,
                            arrowsize=14, ax=ax)
 
-    mode_colors = {mode: f"C{i}" for i, mode in enumerate(stop_gradient.modes.names)}
+    colors = {name: f"C{i}" for i, name in enumerate(stop_gradient.modes.names + pair_kinds.pair_kinds.names)}
     rad = 0.35
+    nx.draw_networkx_edges(g, pos, edgelist=graph_lib.ties(g), style="dotted", connectionstyle=f"arc3,rad={-rad}",
+                           edge_color="#606060", width=3.0, node_size=node_size, arrowsize=10, ax=ax)
     for e, d, data in pairs:
-        color = mode_colors[data["stop_gradient"]]
+        color = colors[data.get("stop_gradient", data["pair_kind"])]
         nx.draw_networkx_edges(g, pos, edgelist=[(e, d)], style="dashed", connectionstyle=f"arc3,rad={rad}",
-                               edge_color=color,
-                               width=3.5 if data["tied"] else 1.5, node_size=node_size, arrowsize=12, ax=ax)
+                               edge_color=color, width=1.5, node_size=node_size, arrowsize=12, ax=ax)
         # The middle of an arc3 curve from p to q lies at (p + q) / 2 + rad / 2 * (dy, -dx).
         (x0, y0), (x1, y1) = pos[e], pos[d]
         mid = ((x0 + x1) / 2 + rad / 2 * (y1 - y0), (y0 + y1) / 2 - rad / 2 * (x1 - x0))
-        ax.text(*mid, _pair_label(data), ha="center", va="center", fontsize=8, color=color,
+        ax.text(*mid, _pair_label(g, e, d, data), ha="center", va="center", fontsize=8, color=color,
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
 
     ax.set_xlim(-0.7, len(encoder) + 1.7)
     ax.set_ylim(-0.55, 1.55)
     ax.axis("off")
-    ax.set_title(f"pairing graph: {len(pairs)} pair{'' if len(pairs) == 1 else 's'}")
+    n_ties = len(graph_lib.ties(g))
+    tie_text = f", {n_ties} tie{'' if n_ties == 1 else 's'}" if n_ties else ""
+    ax.set_title(f"pairing graph: {len(pairs)} pair{'' if len(pairs) == 1 else 's'}{tie_text}")
     return _save(fig, path)
 
 

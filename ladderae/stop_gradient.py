@@ -48,6 +48,27 @@ class StopGradientMode:
             decoder_side = ops.stop_gradient(decoder_side)
         return encoder_side, decoder_side
 
+    def _local_name(self, decoder):
+        return f"{decoder}_local"
+
+    def rerun(self, network, outputs, encoder, decoder, eps):
+        """Activations a training pass adds for this mode: for `local`, ``<decoder>_local``.
+
+        That is the inner layers (after `encoder`, up to `decoder`) re-run on a
+        stopped copy of the encoder activation with the pass's noise `eps`: the
+        same value as `decoder`, with gradient only into the inner layers.
+        """
+        if not self.rerun_inner_layers:
+            return {}
+        inner = network.inner_nodes(encoder, decoder)
+        return {self._local_name(decoder): network.walk(inner, ops.stop_gradient(outputs[encoder]), eps)[decoder]}
+
+    def decoder_side(self, outputs, decoder):
+        """The decoder activation the pair's loss compares: the re-run one where `rerun` made it."""
+        if self.rerun_inner_layers:
+            return outputs.get(self._local_name(decoder), outputs[decoder])
+        return outputs[decoder]
+
 
 modes = Registry("stop-gradient mode", "stop_gradient")
 for _mode in (

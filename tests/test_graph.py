@@ -20,7 +20,7 @@ def test_layout_and_flow_order():
 def test_pairs_and_tied_source():
     g = graph.build_graph((10,), [6, 4], 2)
     graph.add_pair(g, "e2", "d2", weight=0.5, tied=True)
-    graph.add_pair(g, "e1", "d1", mode="local")
+    graph.add_pair(g, "e1", "d1", stop_gradient="local")
     assert [(u, v) for u, v, _ in graph.pairs(g)] == [("e1", "d1"), ("e2", "d2")]
     assert graph.tied_source(g, "d1") == "e2"  # d2 -> d1 reuses e1 -> e2 transposed
     assert graph.tied_source(g, "x_hat") is None
@@ -49,7 +49,7 @@ def test_bad_sizes(spec, match):
         (("e1", "d2"), {}, r"different widths \(6 vs 4\)"),
         (("e1", "e2"), {}, "'e2' is not a decoder node"),
         (("e9", "d1"), {}, "'e9' is not a encoder node. Encoder nodes: e1, e2"),
-        (("e1", "d1"), {"mode": "both"}, "stop_gradient"),
+        (("e1", "d1"), {"stop_gradient": "both"}, "stop_gradient"),
         (("e1", "d1"), {"loss": "bce"}, "consistency_loss"),
     ],
 )

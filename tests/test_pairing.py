@@ -54,7 +54,7 @@ def test_per_pair_settings_broadcast_or_follow_a_list():
     assert [e["weight"].value for e in edges] == [0.5, 2.0]
     assert [e["stop_gradient"] for e in edges] == ["local", "local"]
     assert [e["loss"] for e in edges] == ["mse", "normalized_mse"]
-    assert [e["tied"] for e in edges] == [True, False]
+    assert graph.ties(g) == [("e1", "x_hat")]  # d1 -> x_hat reuses x -> e1 transposed; (e2, d2) is not tied
 
 
 @pytest.mark.parametrize(

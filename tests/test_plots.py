@@ -110,7 +110,7 @@ def test_history(tmp_path):
 
 
 def pair_labels(fig):
-    return [t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("w=")]
+    return [t.get_text() for t in fig.axes[0].texts if "w=" in t.get_text()]
 
 
 def test_pairing_graph(model2, tmp_path):
@@ -118,10 +118,10 @@ def test_pairing_graph(model2, tmp_path):
     fig = plots.pairing_graph(model2, path=path)
     check_png(fig, path)
     labels = pair_labels(fig)
-    assert labels == ["w=1 · local · tied", "w=LinearWarmup · encoder"]
+    assert labels == ["consistency · w=1 · local · tied", "consistency · w=LinearWarmup · encoder"]
     for mode in MODES:
         assert sum(mode in label for label in labels) == 1
-    assert fig.axes[0].get_title() == "pairing graph: 2 pairs"
+    assert fig.axes[0].get_title() == "pairing graph: 2 pairs, 1 tie"
     node_labels = {t.get_text() for t in fig.axes[0].texts} - set(labels)
     assert node_labels == {"x\n784", "e1\n16", "e2\n8", "z\n2", "d2\n8", "d1\n16", "x_hat\n784"}
     if "matplotlib.pyplot" in sys.modules:  # networkx imports pyplot; no pyplot figure may be left open

@@ -1,0 +1,155 @@
+"""`NodeNetwork`: one Keras layer per graph node, and the walk that runs them in flow order.
+
+It is what the graph means as computation: each node's layer reads its flow
+predecessor's activation (flattened for a dense layer, reshaped back to the
+node's shape after it), the bottleneck samples z with the reparameterisation
+trick, a tied decoder layer transposes its tie's encoder kernel, and each pair
+kind adds what it computes in a training pass (`forward`) and its own layers.
+
+It is a plain object, not a Keras layer: the model owns its layers (as
+``model.node_layers`` and ``model.pair_layers``) so that variable paths and
+saved files read ``e1/kernel``, as the graph names them.
+"""
+
+import functools
+import math
+
+import keras
+from keras import ops
+
+from ladderae import graph as graph_lib
+from ladderae import losses, pair_kinds
+from ladderae.layers import Conv2DTransposed, DenseTransposed
+
+__all__ = ["NodeNetwork"]
+
+# (a node's "layer" in the graph, tied to an encoder kernel?) -> the Keras layer that makes the node.
+_LAYER_CLASSES = {
+    ("dense", False): keras.layers.Dense,
+    ("dense", True): DenseTransposed,
+    ("conv", False): functools.partial(keras.layers.Conv2D, data_format="channels_last"),
+    ("conv_transpose", False): functools.partial(keras.layers.Conv2DTranspose, data_format="channels_last"),
+    ("conv_transpose", True): Conv2DTransposed,
+}
+
+
+class NodeNetwork:
+    """The layers of a (frozen) graph and the walks through them.
+
+    Attributes: ``order`` (node names in the order their layers run),
+    ``pairs`` (``(encoder, decoder, data)`` pair edges), ``layers`` (node ->
+    Keras layer; the bottleneck of a VAE: ``{"mean", "log_var"}``) and
+    ``pair_layers`` (``"<e>_<d>"`` -> the layers a pair kind adds).
+    """
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.order = graph_lib.flow_order(graph)
+        self.pairs = graph_lib.pairs(graph)
+        self.kinds = [pair_kinds.get(data["pair_kind"]) for _, _, data in self.pairs]
+        self.tied_sources = {n: graph_lib.tied_source(graph, n) for n in self.order[1:]}
+        self.layers = {node: self._make_layer(node) for node in self.order[1:]}
+        self.pair_layers = {}
+        for kind, (e, d, data) in zip(self.kinds, self.pairs):
+            made = kind.make_layers(graph, e, d, data)
+            if made:
+                self.pair_layers[f"{e}_{d}"] = made
+
+    def _make_layer(self, node):
+        data = self.graph.nodes[node]
+        if data["role"] == "latent":
+            if data["variational"]:
+                return {"mean": keras.layers.Dense(data["units"], name="z_mean"),
+                        "log_var": keras.layers.Dense(data["units"], name="z_log_var")}
+            return keras.layers.Dense(data["units"], name="z")
+        layer_class = _LAYER_CLASSES[data["layer"], self.tied_sources[node] is not None]
+        activation = data.get("activation")
+        if data["layer"] == "dense":
+            return layer_class(data["units"], activation=activation, name=node)
+        return layer_class(
+            data["shape"][-1], data["kernel_size"], strides=data["strides"], padding="same",
+            activation=activation, name=node,
+        )
+
+    def build(self):
+        """Build every layer for the shape its node reads (called from the model's `build`)."""
+        for node in self.order[1:]:
+            layer = self.layers[node]
+            for part in layer.values() if isinstance(layer, dict) else [layer]:
+                part.build((None, *graph_lib.layer_input_shape(self.graph, node)))
+        for kind, (e, d, _) in zip(self.kinds, self.pairs):
+            if f"{e}_{d}" in self.pair_layers:
+                kind.build_layers(self.graph, e, d, self.pair_layers[f"{e}_{d}"])
+
+    @property
+    def variational(self):
+        return self.graph.graph["variational"]
+
+    def encoder_path(self):
+        """The nodes from the first encoder layer up to and including the bottleneck."""
+        return self.order[1 : self.order.index(graph_lib.LATENT) + 1]
+
+    def decoder_path(self):
+        """The nodes after the bottleneck, down to the output."""
+        return self.order[self.order.index(graph_lib.LATENT) + 1 :]
+
+    def inner_nodes(self, encoder, decoder):
+        return graph_lib.inner_nodes(self.graph, encoder, decoder)
+
+    def apply_node(self, node, h, eps):
+        """Run `node`'s layer on `h`; the named activations it produces.
+
+        A dense layer reads a feature map flattened and reshapes its output to
+        its node's shape: the Flatten and Reshape between conv and dense layers.
+        The bottleneck of a VAE gives z (the mean where `eps` is None),
+        ``z_mean`` and ``z_log_var``.
+        """
+        data = self.graph.nodes[node]
+        layer = self.layers[node]
+        if data["layer"] == "dense" and len(h.shape) > 2:
+            h = ops.reshape(h, (-1, math.prod(h.shape[1:])))
+        if data["role"] == "latent" and self.variational:
+            mean, log_var = layer["mean"](h), layer["log_var"](h)
+            z = mean if eps is None else losses.reparameterize(mean, log_var, eps)
+            return {node: z, "z_mean": mean, "z_log_var": log_var}
+        source = self.tied_sources[node]
+        out = layer(h) if source is None else layer(h, kernel=self.layers[source].kernel)
+        if data["layer"] == "dense" and len(data["shape"]) > 1:
+            out = ops.reshape(out, (-1, *data["shape"]))
+        return {node: out}
+
+    def walk(self, nodes, h, eps):
+        """Run `nodes` in order from the activation `h`; every activation by name."""
+        out = {}
+        for node in nodes:
+            out.update(self.apply_node(node, h, eps))
+            h = out[node]
+        return out
+
+    def forward(self, h, eps, training):
+        """The full walk from the input; a training pass adds what each pair kind computes."""
+        out = self.walk(self.order[1:], h, eps)
+        if training:
+            for kind, (e, d, data) in zip(self.kinds, self.pairs):
+                out.update(kind.forward(self, out, e, d, data, eps))
+        return out
+
+    def pair_terms(self, outputs, step):
+        """Every pair's reported terms, plus each kind's weighted total (``consistency``) and their sum."""
+        terms, totals, loss = {}, {}, None
+        for kind, (e, d, data) in zip(self.kinds, self.pairs):
+            reported, weighted = kind.loss_terms(outputs, e, d, data, step)
+            terms.update(reported)
+            if kind.total is not None:
+                totals.setdefault(kind.total, None)
+            if weighted is not None:
+                if kind.total is not None:
+                    totals[kind.total] = weighted if totals[kind.total] is None else totals[kind.total] + weighted
+                loss = weighted if loss is None else loss + weighted
+        return terms, totals, loss
+
+    def term_names(self):
+        """Names of the pair terms `pair_terms` reports: each kind's total, then each pair's own terms."""
+        totals = list(dict.fromkeys(kind.total for kind in self.kinds if kind.total is not None))
+        return totals + [name for kind, (e, d, data) in zip(self.kinds, self.pairs)
+                         for name in kind.term_names(e, d, data)]

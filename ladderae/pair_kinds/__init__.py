@@ -1,0 +1,50 @@
+"""Pair kinds: what a pair edge between an encoder layer and its mirror decoder layer computes.
+
+Each kind is one module with one registered `PairKind` subclass:
+
+- ``consistency`` (`ladderae.pair_kinds.consistency`): a loss between e_i and
+  d_i, with a stop-gradient mode (the default kind).
+
+A weight tie is not a pair kind but an edge of its own (``kind="tie"`` in
+`ladderae.graph`): it shares a kernel and computes no loss. Register your own
+kind with the decorator and use it by name (``pair_kind="mine"``):
+
+>>> import keras, ladderae
+>>> @ladderae.pair_kind("report_gap")
+... class ReportGap(ladderae.pair_kinds.PairKind):
+...     '''Reports the mean absolute gap between e_i and d_i, trains nothing.'''
+...     def term_names(self, e, d, data):
+...         return [f"gap_{e}_{d}"]
+...     def loss_terms(self, outputs, e, d, data, step):
+...         gap = keras.ops.mean(keras.ops.abs(outputs[e] - outputs[d]))
+...         return {f"gap_{e}_{d}": keras.ops.stop_gradient(gap)}, None
+>>> model = ladderae.LadderAE(6, encoder=[4], latent_dim=2, pair_kind="report_gap")
+>>> model.term_names
+['reconstruction', 'kl', 'beta', 'neg_elbo', 'gap_e1_d1']
+"""
+
+from ladderae.pair_kinds.base import PairKind
+from ladderae.registry import Registry
+
+__all__ = ["PairKind", "pair_kinds", "pair_kind", "get"]
+
+pair_kinds = Registry("pair kind", "pair_kind")
+
+
+def pair_kind(name, *, override=False):
+    """Class decorator: register a `PairKind` subclass (one instance of it) under `name`."""
+    register = pair_kinds.register(name, override=override)
+
+    def decorator(cls):
+        if not (isinstance(cls, type) and issubclass(cls, PairKind)):
+            raise ValueError(f"@pair_kind({name!r}) decorates a subclass of ladderae.pair_kinds.PairKind. Received: {cls!r}")
+        cls.name = name
+        register(cls())
+        return cls
+
+    return decorator
+
+
+get = pair_kinds.get
+
+from ladderae.pair_kinds import consistency  # noqa: E402,F401  (registers the built-in kinds)

@@ -1,0 +1,71 @@
+"""`PairKind`: what one kind of pair edge between e_i and d_i asks the model to compute.
+
+A pair edge ``(e_i, d_i)`` in the graph carries ``pair_kind`` (a registered
+name) and that kind's own attributes. The model never branches on a kind: it
+asks the kind
+
+- which settings it takes and how to store them on the edge
+  (`edge_attributes`) and back in a saved config (`serialize`);
+- which extra Keras layers it adds (`make_layers`; e.g. a combinator);
+- what it contributes to the forward pass (`forward`: activations computed
+  once the plain walk has run, such as a re-run of the inner layers);
+- which loss terms it reports and adds to the training loss (`loss_terms`).
+
+A new kind is one subclass registered with ``@ladderae.pair_kind("name")``
+(see `ladderae.pair_kinds`), with nothing else to edit.
+"""
+
+__all__ = ["PairKind"]
+
+
+class PairKind:
+    """Base of the pair kinds; the defaults describe a pair that adds nothing.
+
+    Class attributes
+    ----------------
+    name : str
+        The registered name, stored on each edge as ``pair_kind``.
+    settings : dict
+        ``LadderAE`` argument -> edge attribute, for the settings that may be
+        given once for all pairs or as a list with one entry per pair (e.g.
+        ``consistency_weight`` -> ``weight``).
+    total : str or None
+        Name of the reported sum of this kind's weighted losses over its pairs.
+    """
+
+    name = None
+    settings = {}
+    total = None
+
+    def edge_attributes(self, graph, encoder, decoder, **settings):
+        """Check `settings` (edge attribute -> value) and return the attributes stored on the edge."""
+        if settings:
+            raise ValueError(f"Pair kind {self.name!r} takes no settings. Received: {sorted(settings)}")
+        return {}
+
+    def serialize(self, data):
+        """The edge's own attributes as JSON-friendly values that `edge_attributes` accepts back."""
+        return {}
+
+    def label(self, data):
+        """A short text for the pairing picture."""
+        return self.name
+
+    def make_layers(self, graph, encoder, decoder, data):
+        """Extra Keras layers this pair owns, by name (built and saved with the model)."""
+        return {}
+
+    def build_layers(self, graph, encoder, decoder, layers):
+        """Build the layers from `make_layers` (they see the pair's activation shape)."""
+
+    def forward(self, network, outputs, encoder, decoder, data, eps):
+        """Activations this pair adds to a training pass, by name, given the plain walk's `outputs`."""
+        return {}
+
+    def term_names(self, encoder, decoder, data):
+        """Names of the loss terms this pair reports (as metrics)."""
+        return []
+
+    def loss_terms(self, outputs, encoder, decoder, data, step):
+        """``(reported terms by name, weighted contribution to the loss or None)`` for one pair."""
+        return {}, None
