@@ -5,13 +5,21 @@ pair edges between encoder layers and their mirror decoder layers, each with a
 consistency loss, a stop-gradient mode and optional tied weights.
 """
 
-from ladderae import (
+from ladderae.console import import_keras_quietly
+
+import_keras_quietly()  # first: TensorFlow's C++ start-up lines do not reach the console (see ladderae.console)
+
+from ladderae import (  # noqa: E402
     columns,
+    data,
     datasets,
     evaluate,
     graph,
     likelihoods,
     losses,
+    network,
+    objective,
+    pair_kinds,
     pairing,
     pipeline,
     plots,
@@ -24,6 +32,7 @@ from ladderae.graph import GraphError
 from ladderae.layers import Conv2DTransposed, DenseTransposed
 from ladderae.losses import pair_loss
 from ladderae.model import LadderAE
+from ladderae.pair_kinds import PairKind, pair_kind
 from ladderae.pairing import pairing_rule, pairing_rules
 from ladderae.schedules import Constant, Cyclical, LinearWarmup
 from ladderae.schema import TabularSchema
@@ -45,16 +54,22 @@ __all__ = [
     "Conv2DTransposed",
     "pairing_rule",
     "pairing_rules",
+    "pair_kind",
+    "PairKind",
     "pair_loss",
     "Constant",
     "LinearWarmup",
     "Cyclical",
     "columns",
+    "data",
     "datasets",
     "evaluate",
     "graph",
     "likelihoods",
     "losses",
+    "network",
+    "objective",
+    "pair_kinds",
     "pairing",
     "pipeline",
     "plots",

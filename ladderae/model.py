@@ -90,6 +90,9 @@ class LadderAE(keras.Model):
         ``"none"``, ``"encoder"``, ``"decoder"`` or ``"local"``, per pair or for all.
     tied_weights : bool or list of bool
         Decoder layers reuse the transposed kernel of their paired encoder layer.
+    **kwargs
+        Keras' own (``name``, ``dtype``, ...) and the settings other registered
+        pair kinds declare (`ladderae.PairKind.settings`), one value or one per pair.
     likelihood : str or ladderae.likelihoods.Likelihood
         ``"bernoulli"`` (logits), ``"gaussian"`` (learned scale), ``"gaussian_unit"``,
         ``"gaussian_heteroscedastic"`` (a scale per value from the decoder), or a
@@ -132,6 +135,8 @@ class LadderAE(keras.Model):
         seed=None,
         **kwargs,
     ):
+        # A registered pair kind's own settings arrive as keywords (e.g. a custom kind's `gap_weight`).
+        kind_settings = {key: kwargs.pop(key) for key in list(kwargs) if key in pairing_lib.kind_arguments()}
         super().__init__(**kwargs)
         # The graph: the architecture and its pairs; the likelihood declares the output layer's shape.
         shape = _input_shape(input_dim, input_shape)
@@ -144,6 +149,7 @@ class LadderAE(keras.Model):
         pairing_lib.apply_pairing(
             g, pairing, pairing_options=pairing_options, pair_kind=pair_kind, tied_weights=tied_weights,
             consistency_weight=consistency_weight, consistency_loss=consistency_loss, stop_gradient=stop_gradient,
+            **kind_settings,
         )
         self._graph = nx.freeze(g)
         self.network = NodeNetwork(self._graph)

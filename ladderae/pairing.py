@@ -18,7 +18,7 @@ from ladderae import pair_kinds
 from ladderae.checks import is_positive_int
 from ladderae.registry import Registry
 
-__all__ = ["pairing_rules", "pairing_rule", "get", "explicit_pairs", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
+__all__ = ["pairing_rules", "pairing_rule", "get", "explicit_pairs", "kind_arguments", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
 
 pairing_rules = Registry("pairing rule", "pairing")
 pairing_rule = pairing_rules.register
@@ -131,6 +131,11 @@ def _is_name(value):
     return value is None or isinstance(value, str)
 
 
+def kind_arguments():
+    """Every ``LadderAE`` argument that a registered pair kind declares (e.g. ``consistency_weight``)."""
+    return {argument for name in pair_kinds.pair_kinds.names for argument in pair_kinds.get(name).settings}
+
+
 def apply_pairing(graph, pairing="mirror", *, pairing_options=None, pair_kind="consistency", tied_weights=False,
                   **kind_settings):
     """Add the edges `pairing` asks for to `graph`; per-pair settings may be scalars or lists.
@@ -149,20 +154,19 @@ def apply_pairing(graph, pairing="mirror", *, pairing_options=None, pair_kind="c
         )
     kinds = _per_pair("pair_kind", pair_kind, n, _is_name)
     tied = _per_pair("tied_weights", tied_weights, n, lambda v: isinstance(v, bool))
-    per_pair = {}
-    for kind_name in {k for k in kinds if k is not None}:
-        for argument, attribute in pair_kinds.get(kind_name).settings.items():
-            if argument in kind_settings:
-                per_pair[attribute] = _per_pair(argument, kind_settings[argument], n,
-                                                lambda v: not isinstance(v, (list, tuple)))
-    known = {arg for k in pair_kinds.pair_kinds.names for arg in pair_kinds.get(k).settings}
-    unknown = sorted(set(kind_settings) - known)
+    per_pair = {  # each argument a kind declares, broadcast to one value per pair
+        argument: _per_pair(argument, value, n, lambda v: not isinstance(v, (list, tuple)))
+        for argument, value in kind_settings.items()
+    }
+    unknown = sorted(set(kind_settings) - kind_arguments())
     if unknown:
-        raise graph_lib.GraphError(f"Unknown pair settings {unknown}. Pair kinds take: {', '.join(sorted(known))}.")
+        raise graph_lib.GraphError(
+            f"Unknown pair settings {unknown}. Pair kinds take: {', '.join(sorted(kind_arguments()))}."
+        )
     for i, pair in enumerate(found):
         kind = pair.get("kind", kinds[i])
-        declared = set(pair_kinds.get(kind).settings.values()) if kind is not None else set()
-        settings = {attr: values[i] for attr, values in per_pair.items() if attr in declared}
+        declared = pair_kinds.get(kind).settings if kind is not None else {}
+        settings = {attr: per_pair[arg][i] for arg, attr in declared.items() if arg in per_pair}
         settings.update({key: value for key, value in pair.items() if key not in ("encoder", "decoder", "kind", "tied")})
         graph_lib.add_pair(graph, pair["encoder"], pair["decoder"], kind=kind, tied=pair.get("tied", tied[i]),
                            **settings)
