@@ -14,6 +14,7 @@ __all__ = [
     "is_positive_int",
     "is_number",
     "check_positive_int",
+    "check_non_negative_int",
     "check_non_negative",
     "check_finite",
     "check_all_finite",
@@ -37,6 +38,13 @@ def check_positive_int(name, value):
     if not is_positive_int(value):
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
     return value
+
+
+def check_non_negative_int(name, value):
+    """`value` as an int, or a ValueError naming `name` if it is not an integer >= 0 (Python or NumPy, not a bool)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or value < 0:
+        raise ValueError(f"`{name}` must be a non-negative integer. Received: {name}={value!r}")
+    return int(value)
 
 
 def check_non_negative(name, value):

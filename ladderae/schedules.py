@@ -13,7 +13,7 @@ way Keras resolves regularizers.
 import keras
 from keras import ops
 
-from ladderae.checks import check_non_negative, check_positive_int, is_number
+from ladderae.checks import check_non_negative, check_non_negative_int, check_positive_int, is_number
 
 __all__ = ["Schedule", "Constant", "LinearWarmup", "Cyclical", "get", "serialize"]
 
@@ -75,9 +75,7 @@ class LinearWarmup(Schedule):
         self.steps = check_positive_int("steps", steps)
         self.start = check_non_negative("start", start)
         self.end = check_non_negative("end", end)
-        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
-            raise ValueError(f"`delay` must be a non-negative integer. Received: delay={delay!r}")
-        self.delay = delay
+        self.delay = check_non_negative_int("delay", delay)
 
     def __call__(self, step):
         t = ops.cast(step, "float32") - self.delay

@@ -1,5 +1,8 @@
 """Tests for ladderae.pipeline: dynamic binarisation and plain batching."""
 
+import warnings
+
+import keras
 import numpy as np
 import pytest
 
@@ -141,3 +144,74 @@ def test_import_ladderae_on_jax_does_not_load_tensorflow():
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_set_epoch_draws_depend_only_on_seed_and_epoch():
+    x = np.random.default_rng(0).random((10, 4)).astype(np.float32)
+    travelled = DynamicBinarization(x, 4, seed=2)
+    for _ in range(3):
+        pydataset_epoch(travelled)
+    fresh = DynamicBinarization(x, 4, seed=2)
+    travelled.set_epoch(7)
+    fresh.set_epoch(7)
+    np.testing.assert_array_equal(travelled.order, fresh.order)
+    for i in range(len(fresh)):
+        np.testing.assert_array_equal(travelled[i], fresh[i])
+    fresh.set_epoch(8)
+    assert not np.array_equal(np.concatenate(pydataset_epoch(fresh)), np.concatenate(pydataset_epoch(travelled)))
+
+
+class _Keys(keras.callbacks.Callback):
+    """Records the dataset's draw key when each epoch's first batch is trained on."""
+
+    def __init__(self, ds):
+        super().__init__()
+        self.ds, self.keys = ds, []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.keys.append(self.ds.epoch)
+
+
+def test_epoch_sync_keys_each_epoch_to_the_optimizer_step_across_fit_calls():
+    import ladderae
+    from ladderae.pipeline import EpochSync
+
+    ds = DynamicBinarization(np.full((16, 6), 0.5, np.float32), 8, seed=0)  # 2 steps per epoch
+    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2)
+    model.compile(optimizer="adam")
+    keys = _Keys(ds)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*reordering")  # in order: no warning about Keras' shuffle
+        model.fit(ds, epochs=2, shuffle=False, verbose=0, callbacks=[EpochSync(ds), keys])
+        model.fit(ds, epochs=1, shuffle=False, verbose=0, callbacks=[EpochSync(ds), keys])
+    assert keys.keys == [0, 2, 4]  # a second fit call draws afresh, not epoch 0's binarisation again
+
+
+def test_epoch_sync_warns_when_keras_reorders_the_batches():
+    import ladderae
+    from ladderae.pipeline import EpochSync
+
+    ds = DynamicBinarization(np.full((64, 6), 0.5, np.float32), 4, seed=0)  # 16 batches: reordered for sure
+    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2)
+    model.compile(optimizer="adam")
+    with pytest.warns(UserWarning, match="shuffle=False"):
+        model.fit(ds, epochs=1, verbose=0, callbacks=[EpochSync(ds)])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"seed": -1}, "`seed` must be a non-negative integer"), ({"seed": 1.5}, "`seed`"),
+     ({"shuffle": "no"}, "`shuffle` must be True or False"), ({"shuffle": 1}, "`shuffle`")],
+)
+def test_pydataset_refuses_bad_seed_and_shuffle_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DynamicBinarization(np.zeros((4, 3), np.float32), 2, **kwargs)
+
+
+@pytest.mark.parametrize("arguments", [(), (np.zeros((4, 3)),), ("data",)], ids=["nothing", "array", "string"])
+def test_epoch_sync_refuses_what_has_no_set_epoch(arguments):
+    from ladderae.pipeline import EpochSync
+
+    with pytest.raises(ValueError, match="set_epoch"):
+        EpochSync(*arguments)

@@ -1,0 +1,43 @@
+"""Exact resume: a training process killed (SIGKILL) mid-epoch and rerun under BackupAndRestore ends at the weights
+of an uninterrupted run, with the README's `DynamicBinarization` input, on both backends."""
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+
+WORKER = REPO / "tests" / "_resume_worker.py"
+BACKENDS = [pytest.param("jax", marks=pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="no jax")),
+            "tensorflow"]
+
+
+def run(backend, out, backup, *flags, expect=0):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, str(WORKER), str(out), str(backup), *map(str, flags)]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == expect, done.stderr[-3000:]
+
+
+def weights(out):
+    with np.load(out / "weights.npz") as f:
+        return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path, backend):
+    run(backend, tmp_path / "uninterrupted", tmp_path / "backup_uninterrupted")
+    backup = tmp_path / "backup"
+    # Killed in the middle of the second epoch (steps 4-7): the backup holds the end of the first.
+    run(backend, tmp_path / "killed", backup, "--kill-after-steps", 6, expect=-signal.SIGKILL)
+    assert (backup / "training_metadata.json").read_text().startswith('{"epoch": 1')
+    assert not (tmp_path / "killed").exists()
+    run(backend, tmp_path / "resumed", backup)
+    assert not backup.exists()  # BackupAndRestore deletes it once training completes
+    for resumed, uninterrupted in zip(weights(tmp_path / "resumed"), weights(tmp_path / "uninterrupted")):
+        np.testing.assert_array_equal(resumed, uninterrupted)
