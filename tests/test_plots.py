@@ -2,15 +2,14 @@
 
 import sys
 
-import matplotlib.image
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
+from conftest import check_png, tiny_model, uniform
 
 import ladderae
 from ladderae import graph, plots
 
-X = np.random.default_rng(0).random((12, 784)).astype("float32")
+X = uniform((12, 784))
 LABELS = np.arange(12) % 3
 MODES = ["local", "encoder"]
 
@@ -28,14 +27,6 @@ def model2():
 def model3():
     """latent_dim=3 with a 2-D input shape: images drawn in that shape, scatter through PCA."""
     return ladderae.LadderAE(input_shape=(28, 28), encoder=[16], latent_dim=3, seed=0)
-
-
-def check_png(fig, path):
-    """A non-empty PNG at `path` of exactly figsize * dpi pixels, from a returned Figure."""
-    assert isinstance(fig, Figure)
-    assert path.stat().st_size > 0
-    height, width = matplotlib.image.imread(path).shape[:2]
-    assert (width, height) == tuple(np.round(fig.get_size_inches() * fig.dpi).astype(int))
 
 
 def test_reconstructions(model2, model3, tmp_path):
@@ -135,7 +126,7 @@ def test_pairing_graph_of_a_bare_graph_without_pairs():
 
 def test_plain_autoencoder_with_non_square_examples(tmp_path):
     """10 values per example: no square side, so image_shape is needed; no prior, so the manifold needs an extent."""
-    plain = ladderae.LadderAE(10, encoder=[4], latent_dim=2, variational=False, seed=0)
+    plain = tiny_model(10, variational=False)
     x = X[:3, :10]
     with pytest.raises(ValueError, match="10 values is not a square number.*image_shape"):
         plots.reconstructions(plain, x)

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import gradients
+from conftest import check_png, gradients
 
 import ladderae
 from ladderae.tabular import column_report
@@ -319,7 +319,8 @@ def test_column_distributions_plot(tmp_path, frame, schema):
     model = small_model(schema)
     path = tmp_path / "columns.png"
     fig = ladderae.plots.column_distributions(frame, {"reconstruction": model.reconstruct_frame(frame)}, path=path)
-    assert path.stat().st_size > 0 and len(fig.axes) == len(frame.columns)
+    check_png(fig, path)
+    assert [ax.get_title() for ax in fig.axes] == list(frame.columns)
     with pytest.raises(ValueError, match="missing.*grade"):
         ladderae.plots.column_distributions(frame, {"bad": frame.drop(columns="grade")})
 
