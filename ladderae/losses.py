@@ -16,6 +16,7 @@ __all__ = [
     "bernoulli_nll",
     "gaussian_nll",
     "gaussian_kl",
+    "gaussian_log_density",
     "reparameterize",
     "mse",
     "normalized_mse",
@@ -48,6 +49,13 @@ def gaussian_nll(x, mean, log_scale):
 def gaussian_kl(mean, log_var):
     """KL(N(mean, exp(log_var)) || N(0, 1)) per latent dimension, shape (batch, latent)."""
     return 0.5 * (ops.square(mean) + ops.exp(log_var) - 1.0 - log_var)
+
+
+def gaussian_log_density(z, mean=None, log_var=None):
+    """log N(z | mean, exp(log_var)) summed over the latent axis, shape (batch,); N(0, I) where mean is None."""
+    if mean is None:
+        return -ops.sum(_HALF_LOG_2PI + 0.5 * ops.square(z), axis=-1)
+    return -ops.sum(_HALF_LOG_2PI + 0.5 * log_var + 0.5 * ops.square(z - mean) * ops.exp(-log_var), axis=-1)
 
 
 def reparameterize(mean, log_var, eps):

@@ -31,6 +31,23 @@ def _input_shape(input_dim, input_shape):
     return tuple(graph_lib._check_sizes("input_shape", input_shape))
 
 
+def _objective(name, k, variational, free_bits):
+    """The checked (objective, k) pair: ``iwae`` needs a variational model and no free bits."""
+    if name not in objective.OBJECTIVES:
+        raise ValueError(f"`objective` must be one of {', '.join(objective.OBJECTIVES)}. Received: objective={name!r}")
+    k = checks.check_positive_int("k", k)
+    if name == "elbo" and k != 1:
+        raise ValueError(f"`k` counts the samples of objective='iwae'; the ELBO uses one. Received: k={k}")
+    if name == "iwae" and not variational:
+        raise ValueError("objective='iwae' needs a variational model: build it with variational=True.")
+    if name == "iwae" and free_bits:
+        raise ValueError(
+            "free_bits applies to the ELBO's KL term, which the iwae objective does not have: use free_bits=0 "
+            "(or beta warm-up, which the iwae objective anneals)."
+        )
+    return name, k
+
+
 def _listed(value):
     """A tuple argument as a JSON-friendly list (nested for per-layer pairs); scalars as they are."""
     return [_listed(v) for v in value] if isinstance(value, (list, tuple)) else value
@@ -104,6 +121,13 @@ class LadderAE(keras.Model):
     free_bits : float
         Minimum KL per latent dimension (nats, batch average) in the loss; the
         reported ``kl`` metric stays the true KL.
+    objective : str
+        ``"elbo"`` (the negative ELBO) or ``"iwae"``: the importance-weighted
+        bound with `k` posterior samples per example (Burda et al.), reported
+        as ``neg_iwae`` beside ``neg_elbo`` (see `ladderae.objective`).
+    k : int
+        Posterior samples per example of the ``iwae`` objective (1: the ELBO
+        estimated by sampling instead of the analytic KL).
     activation : str
         Activation of the hidden layers.
     seed : int or None
@@ -131,6 +155,8 @@ class LadderAE(keras.Model):
         likelihood="bernoulli",
         beta=1.0,
         free_bits=0.0,
+        objective="elbo",
+        k=1,
         activation="relu",
         seed=None,
         **kwargs,
@@ -157,6 +183,7 @@ class LadderAE(keras.Model):
         # Training settings that are not architecture.
         self.beta = schedules.get(beta, "beta")
         self.free_bits = checks.check_non_negative("free_bits", free_bits)
+        self.objective, self.k = _objective(objective, k, variational, self.free_bits)
         self.seed = seed
         # The resolved arguments, as get_config returns them (pairs: as resolved into the graph).
         self._arguments = {
@@ -164,7 +191,8 @@ class LadderAE(keras.Model):
             "kernel_size": _listed(kernel_size), "strides": _listed(strides), "variational": bool(variational),
             "pairing": pairing_lib.explicit_pairs(self._graph),
             "likelihood": likelihood if isinstance(likelihood, str) else None,
-            "free_bits": self.free_bits, "activation": activation, "seed": seed,
+            "free_bits": self.free_bits, "objective": self.objective, "k": self.k, "activation": activation,
+            "seed": seed,
         }
 
         # The layers: one per graph node, named after it, and those the pair kinds add.
@@ -202,7 +230,7 @@ class LadderAE(keras.Model):
         """Names of the loss terms reported as metrics (besides Keras' own ``loss``)."""
         names = ["reconstruction"] + [t for t in self.likelihood.nll_term_names if t != "reconstruction"]
         if self.variational:
-            names += ["kl", "beta", "neg_elbo"]
+            names += ["kl", "beta", "neg_elbo"] + (["neg_iwae"] if self.objective == "iwae" else [])
         return names + self.network.term_names()
 
     def build(self, input_shape):
@@ -232,9 +260,16 @@ class LadderAE(keras.Model):
         The bottleneck samples z in training and in evaluation alike (the ELBO
         needs a sample); `encode`/`reconstruct` give the deterministic mean.
         With ``training=True`` each pair kind adds what it computes in a
-        training pass (a `local` consistency pair: ``<decoder>_local``).
+        training pass (a `local` consistency pair: ``<decoder>_local``), and
+        the ``iwae`` objective runs its k samples per example (k times the
+        rows, sample-major).
         """
+        return self._forward(inputs, training, self.k if training and self.objective == "iwae" else 1)
+
+    def _forward(self, inputs, training, samples):
         h = self._flatten(inputs)
+        if samples > 1:
+            h = ops.concatenate([h] * samples, axis=0)
         eps = self._draw_noise(ops.shape(h)[0]) if self.variational else None
         out = self.network.forward(h, eps, training)
         out["reconstruction"] = ops.reshape(self.likelihood(out[graph_lib.OUTPUT]), (-1, *self._data_shape))
@@ -247,9 +282,14 @@ class LadderAE(keras.Model):
     # ------------------------------------------------------------------ loss
 
     def loss_terms(self, x, outputs, step):
-        """Every loss term as a scalar tensor, by name; ``loss`` is what training minimises (see `ladderae.objective`)."""
+        """Every loss term as a scalar tensor, by name; ``loss`` is what training minimises (see `ladderae.objective`).
+
+        `outputs` come from ``model(x, training=True)`` (the ``iwae``
+        objective needs its k samples per example) or, for ``elbo``, ``model(x)``.
+        """
         return objective.loss_terms(self.network, self.likelihood, self._flatten(x), outputs, step,
-                                    beta=self.beta(step), free_bits=self.free_bits)
+                                    beta=self.beta(step), free_bits=self.free_bits, objective=self.objective,
+                                    k=self.k)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if y is not None:
@@ -264,6 +304,8 @@ class LadderAE(keras.Model):
             step = self.step_counter - 1
         else:
             step = ops.convert_to_tensor(self.step_counter)
+            if self.objective == "iwae" and self.k > 1:  # evaluate() scores the bound it trains: k samples
+                y_pred = self._forward(x, False, self.k)
         terms = self.loss_terms(x, y_pred, step)
         batch = ops.shape(x)[0]  # weight by batch size, as Keras' own loss tracker does
         for name, tracker in self.trackers.items():

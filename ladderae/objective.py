@@ -4,13 +4,24 @@
 sum (the beta-free negative ELBO); each pair kind reports its own terms (a
 consistency pair: ``pair_<e>_<d>``, unweighted, and ``consistency``, the
 weighted sum over pairs). ``loss`` is what training minimises.
+
+Two objectives: ``elbo`` (the negative ELBO, analytic KL) and ``iwae``
+(Burda et al. 2016): k posterior samples per example and the importance-
+weighted bound -log (1/k) sum_s p(x, z_s) / q(z_s | x), which equals the ELBO
+in expectation at k=1 and tightens as k grows. Its activations are the k
+samples stacked sample-major (rows s*B..(s+1)*B-1 hold sample s of the batch),
+so pair terms are computed on the same activations the bound uses.
 """
+
+import math
 
 from keras import ops
 
-from ladderae import losses
+from ladderae import graph, losses
 
-__all__ = ["reconstruction_terms", "kl_terms", "loss_terms"]
+__all__ = ["OBJECTIVES", "reconstruction_terms", "kl_terms", "log_weight_parts", "iwae_bound", "loss_terms"]
+
+OBJECTIVES = ("elbo", "iwae")
 
 
 def reconstruction_terms(likelihood, x, params):
@@ -41,17 +52,43 @@ def kl_terms(mean, log_var, beta, free_bits):
     return kl, beta * kl_in_loss
 
 
-def loss_terms(network, likelihood, x, outputs, step, *, beta, free_bits):
+def log_weight_parts(likelihood, x, outputs):
+    """(log p(x | z), log p(z) - log q(z | x)) per row of `outputs`, for the importance weights."""
+    z, mean, log_var = outputs[graph.LATENT], outputs["z_mean"], outputs["z_log_var"]
+    log_ratio = losses.gaussian_log_density(z) - losses.gaussian_log_density(z, mean, log_var)
+    return -likelihood.nll(x, outputs[graph.OUTPUT]), log_ratio
+
+
+def iwae_bound(log_px, log_ratio, k, beta=1.0):
+    """-log (1/k) sum_s w_s per example (shape (batch,)), log w_s = log p(x | z_s) + beta * log (p(z_s) / q(z_s | x)).
+
+    The rows hold k samples of the batch, sample-major; beta < 1 anneals the
+    prior and posterior terms as KL warm-up does in the ELBO.
+    """
+    log_w = ops.reshape(log_px + beta * log_ratio, (k, -1))
+    return -(ops.logsumexp(log_w, axis=0) - math.log(k))
+
+
+def loss_terms(network, likelihood, x, outputs, step, *, beta, free_bits, objective="elbo", k=1):
     """Every loss term of one batch by name, ``loss`` included (see the module docstring).
 
     `x` is the batch as the first layer reads it, `outputs` the activations of
-    `network.forward`, `beta` the KL weight at `step`.
+    `network.forward` (for ``iwae``: over the batch repeated k times), `beta`
+    the KL weight at `step`. The ``iwae`` objective reports ``neg_iwae``, the
+    k-sample bound, besides the ELBO's terms averaged over its k samples.
     """
+    if objective == "iwae":
+        x = ops.concatenate([x] * k, axis=0) if k > 1 else x
     terms, loss = reconstruction_terms(likelihood, x, outputs[network.order[-1]])
     if network.variational:
         kl, kl_loss = kl_terms(outputs["z_mean"], outputs["z_log_var"], beta, free_bits)
-        loss = loss + kl_loss
         terms.update(kl=kl, beta=beta, neg_elbo=terms["reconstruction"] + kl)
+        if objective == "iwae":
+            log_px, log_ratio = log_weight_parts(likelihood, x, outputs)
+            loss = ops.mean(iwae_bound(log_px, log_ratio, k, beta))
+            terms["neg_iwae"] = ops.mean(iwae_bound(log_px, log_ratio, k))
+        else:
+            loss = loss + kl_loss
     pair_terms, totals, pair_loss = network.pair_terms(outputs, step)
     zero = ops.zeros((), dtype=terms["reconstruction"].dtype)
     terms.update({name: zero if value is None else value for name, value in totals.items()})
