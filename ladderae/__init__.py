@@ -34,6 +34,7 @@ from ladderae.losses import pair_loss
 from ladderae.model import LadderAE
 from ladderae.pair_kinds import PairKind, pair_kind
 from ladderae.pairing import pairing_rule, pairing_rules
+from ladderae.saving import load_model
 from ladderae.schedules import Constant, Cyclical, LinearWarmup
 from ladderae.schema import TabularSchema
 from ladderae.tabular import ColumnLikelihood, TabularLadderAE, column_report
@@ -43,6 +44,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LadderAE",
     "TabularLadderAE",
+    "load_model",
     "TabularSchema",
     "ColumnLikelihood",
     "Numeric",
