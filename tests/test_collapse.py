@@ -8,13 +8,12 @@ e1's variance fell to 3-11% of its start with `mse` and stayed at 77-97% with
 """
 
 import keras
-import numpy as np
 import pytest
-from keras import ops
+from conftest import bits, numpy
 
 import ladderae
 
-X = (np.random.default_rng(0).random((256, 20)) < 0.3).astype("float32")
+X = bits((256, 20), p=0.3)
 
 
 def e1_spread_ratio(consistency_loss):
@@ -23,9 +22,9 @@ def e1_spread_ratio(consistency_loss):
         consistency_weight=100.0, consistency_loss=consistency_loss,
     )
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    before = ops.convert_to_numpy(model(X)["e1"]).var(axis=0).mean()
+    before = numpy(model(X)["e1"]).var(axis=0).mean()
     model.fit(X, batch_size=32, epochs=15, verbose=0)
-    return ops.convert_to_numpy(model(X)["e1"]).var(axis=0).mean() / before
+    return numpy(model(X)["e1"]).var(axis=0).mean() / before
 
 
 @pytest.mark.parametrize("consistency_loss, low, high", [("mse", 0.0, 0.2), ("normalized_mse", 0.5, 2.0)])

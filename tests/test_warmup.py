@@ -10,10 +10,11 @@ running epoch mean) must equal the closed form exactly, on TensorFlow with XLA
 import keras
 import numpy as np
 import pytest
+from conftest import bits, numpy, tiny_model
 
 import ladderae
 
-X = (np.random.default_rng(0).random((64, 6)) > 0.5).astype("float32")
+X = bits((64, 6))
 BATCH = 8  # 8 steps per epoch
 
 
@@ -50,28 +51,27 @@ def fit_logging(model, key, epochs=3):
     ],
 )
 def test_beta_follows_its_schedule_every_step(schedule, closed_form):
-    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2, beta=schedule, seed=0)
+    model = tiny_model(beta=schedule)
     logged = fit_logging(model, "beta")
     expected = running_epoch_means(closed_form(np.arange(24, dtype="float64")), 8)
     np.testing.assert_allclose(logged, expected, rtol=1e-6, atol=1e-7)
-    assert int(keras.ops.convert_to_numpy(model.step_counter)) == 24
+    assert int(numpy(model.step_counter)) == 24
     # Evaluation uses the weight at the current step and does not advance it.
     assert model.evaluate(X, verbose=0, return_dict=True)["beta"] == pytest.approx(float(closed_form(24)))
-    assert int(keras.ops.convert_to_numpy(model.step_counter)) == 24
+    assert int(numpy(model.step_counter)) == 24
 
 
 def test_pair_weights_follow_their_schedule():
     """A pair weight warm-up: consistency = w(t) * pair loss, so with w = 0 for 8 steps it is exactly 0."""
-    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2, seed=0,
-                              consistency_weight=ladderae.LinearWarmup(8, delay=8))
+    model = tiny_model(consistency_weight=ladderae.LinearWarmup(8, delay=8))
     logged = fit_logging(model, "consistency", epochs=2)
     assert np.all(logged[:8] == 0.0) and np.all(logged[9:] > 0.0)
 
 
 def test_the_step_counter_is_saved_so_a_warmup_resumes(tmp_path):
-    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2, beta=ladderae.LinearWarmup(100), seed=0)
+    model = tiny_model(beta=ladderae.LinearWarmup(100))
     fit_logging(model, "beta", epochs=1)
     model.save(tmp_path / "m.keras")
     restored = keras.saving.load_model(tmp_path / "m.keras")
-    assert int(keras.ops.convert_to_numpy(restored.step_counter)) == 8
+    assert int(numpy(restored.step_counter)) == 8
     assert restored.beta == ladderae.LinearWarmup(100)
