@@ -1,8 +1,8 @@
 """The baseline: a plain VAE written the way a Keras 3 user writes one (keras.io style).
 
 A sampling layer, functional encoder and decoder, and a `keras.Model` subclass
-with its own `train_step` (tf.GradientTape, so TensorFlow backend only),
-Bernoulli likelihood from logits, reconstruction summed over pixels and KL summed
+whose `compute_loss` Keras' own training step calls (so it trains on every
+backend, as a Keras 3 user's model does), Bernoulli likelihood from logits, reconstruction summed over pixels and KL summed
 over latent dimensions, both averaged over the batch. With `conv` filters it is
 the keras.io convolutional VAE: Conv2D layers (stride 2, "same"), Flatten and
 Dense layers in the encoder; Dense layers, a Dense to the last feature map,
@@ -16,12 +16,11 @@ units, probes) score it; its own `evaluate` gives an independent negative ELBO.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 
 class Sampling(layers.Layer):
-    """z = mean + exp(0.5 * log_var) * eps."""
+    """z = mean + exp(0.5 * log_var) * eps; saved weights keep the noise state, so a restored run draws on."""
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -31,6 +30,12 @@ class Sampling(layers.Layer):
         z_mean, z_log_var = inputs
         eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    def save_own_variables(self, store):
+        store["seed_generator_state"] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        self.seed_generator.state.assign(store["seed_generator_state"])
 
 
 def build_encoder(input_shape, conv, hidden, latent_dim, activation, seed):
@@ -69,43 +74,25 @@ def _sum_over_pixels(values):
 
 
 class VAE(keras.Model):
-    def __init__(self, hidden=(512, 256), latent_dim=32, activation="relu", seed=None, input_shape=(784,), conv=(),
-                 **kwargs):
+    def __init__(self, input_shape, hidden=(512, 256), latent_dim=32, activation="relu", seed=None, conv=(), **kwargs):
         super().__init__(**kwargs)
         self.encoder = build_encoder(input_shape, conv, hidden, latent_dim, activation, seed)
         self.decoder = build_decoder(input_shape, conv, hidden, latent_dim, activation)
-        self.total_loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl")
+        self.build((None, *input_shape))
 
-    @property
-    def metrics(self):
-        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+    def call(self, inputs):
+        z_mean, z_log_var, z = self.encoder(inputs)
+        return self.decoder(z), z_mean, z_log_var
 
-    def _loss_terms(self, data):
-        data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        z_mean, z_log_var, z = self.encoder(data)
-        logits = self.decoder(z)
-        reconstruction = ops.mean(_sum_over_pixels(ops.binary_crossentropy(data, logits, from_logits=True)))
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        logits, z_mean, z_log_var = y_pred
+        reconstruction = ops.mean(_sum_over_pixels(ops.binary_crossentropy(x, logits, from_logits=True)))
         kl = ops.mean(ops.sum(-0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var)), axis=1))
-        return reconstruction, kl
-
-    def _track(self, reconstruction, kl):
-        self.total_loss_tracker.update_state(reconstruction + kl)
         self.reconstruction_loss_tracker.update_state(reconstruction)
         self.kl_loss_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
-
-    def train_step(self, data):
-        with tf.GradientTape() as tape:
-            reconstruction, kl = self._loss_terms(data)
-            total = reconstruction + kl
-        grads = tape.gradient(total, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self._track(reconstruction, kl)
-
-    def test_step(self, data):
-        return self._track(*self._loss_terms(data))
+        return reconstruction + kl  # Keras' own tracker reports it as `loss`
 
     # For the shared evaluation code.
     variational = True

@@ -1,49 +1,235 @@
-"""The benchmark's --quick mode: every row runs end to end and the table has every column."""
+"""The benchmark: its plans, its floor, its learning-rate stages, resuming a killed run, and --quick end to end."""
 
+import dataclasses
 import json
 import sys
 
 import keras
+import numpy as np
 import pytest
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import mnist_vs_vae  # noqa: E402
+from mnistbench import floor, plan, report, run, spec  # noqa: E402
+from mnistbench.schedule import StagedLearningRate, stage_epochs  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
+quick_only_on_tensorflow = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
-    reason="--quick runs the TensorFlow-only baseline in-process; the benchmark drives both backends itself, "
-    "so one pass (the TensorFlow one) covers it",
+    reason="--quick runs the main table's TensorFlow baseline rows in-process; the benchmark drives both backends "
+    "itself, so one pass (the TensorFlow one) covers it",
 )
 
 
-def test_quick_benchmark_runs_every_row_and_fills_every_column(tmp_path, data_root, capsys):
+# ------------------------------------------------------------------ the learning-rate stages
+
+
+@pytest.mark.parametrize("stages, epochs", [(1, 1), (4, 40), (5, 121), (6, 364), (8, 3280)])
+def test_stage_count_chooses_the_budget(stages, epochs):
+    assert stage_epochs(stages) == epochs
+
+
+class OneWeight(keras.Model):
+    """Loss = w, so plain SGD moves w by exactly -learning_rate at each step: the rate the compiled step used."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = self.add_weight(shape=(), initializer="zeros", name="w")
+
+    def call(self, x):
+        return x
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return self.w * 1.0
+
+
+class Record(keras.callbacks.Callback):
+    def __init__(self, out):
+        super().__init__()
+        self.out = out
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.out.append(float(keras.ops.convert_to_numpy(self.model.w)))
+
+
+class Kill(keras.callbacks.Callback):
+    """Stops a fit the hard way after epoch `after` (once the callbacks before it have saved)."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after:
+            raise KeyboardInterrupt
+
+
+def _fit(schedule, x, epochs, callbacks):
+    model = OneWeight()
+    model.compile(optimizer=keras.optimizers.SGD(schedule), jit_compile=keras.backend.backend() == "jax")
+    model.fit(x, batch_size=2, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+
+
+def test_stages_give_the_right_rate_at_every_step_inside_the_compiled_step_and_after_a_resume(tmp_path):
+    # 2 steps per epoch, 3 stages: stage 0 is step 0-1, stage 1 steps 2-7, stage 2 steps 8-25.
+    schedule = StagedLearningRate(steps_per_epoch=2, stages=3)
+    expected = [1e-3] * 2 + [1e-3 * 10 ** (-1 / 7)] * 6 + [1e-3 * 10 ** (-2 / 7)] * 18
+    x = np.zeros((4, 1), "float32")
+    weights = []
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path), delete_checkpoint=False)
+    with pytest.raises(KeyboardInterrupt):  # killed in stage 1, after epoch 2 (step 5)
+        _fit(schedule, x, stage_epochs(3), [backup, Record(weights), Kill(after=2)])
+    assert len(weights) == 6
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path), delete_checkpoint=False)
+    _fit(StagedLearningRate(steps_per_epoch=2, stages=3), x, stage_epochs(3), [backup, Record(weights)])
+    used = -np.diff([0.0, *weights])
+    np.testing.assert_allclose(used, expected, rtol=1e-4)
+    assert [schedule.rate(i) for i in range(4)] == pytest.approx([expected[0], expected[2], expected[8], expected[8]])
+
+
+def test_stages_serialise():
+    schedule = StagedLearningRate(steps_per_epoch=3000, stages=8, initial=2e-3)
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+    assert again.get_config() == schedule.get_config()
+    assert float(again(3000 * 40)) == pytest.approx(2e-3 * 10 ** (-4 / 7))
+
+
+@pytest.mark.parametrize("argument, value", [("steps_per_epoch", 0), ("stages", 2.5), ("initial", -1.0),
+                                             ("decay", 0)])
+def test_stages_name_a_bad_argument(argument, value):
+    arguments = {"steps_per_epoch": 10, "stages": 3, argument: value}
+    with pytest.raises(ValueError, match=f"`{argument}` must be"):
+        StagedLearningRate(**arguments)
+
+
+# ------------------------------------------------------------------ resuming a killed run
+
+
+def _tiny(kind, **overrides):
+    fields = dict(preset="iwae", row="r", kind=kind, kwargs=None if kind == "baseline" else {"pairing": "none"},
+                  backend=keras.backend.backend(), seed=0, epochs=stage_epochs(2), batch_size=20,
+                  learning_rate=1e-3, train_size=60, test_size=40, probe_size=40, iwae_k=3, iwae_images=8,
+                  data_dir=None, stages=2, adam_epsilon=1e-4, plots=False)
+    return spec.RunSpec(**{**fields, **overrides})
+
+
+@pytest.mark.parametrize("kind", ["ladderae", "baseline"])
+def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path, kind, data_root, monkeypatch):
+    monkeypatch.setenv("LADDERAE_DATA", str(data_root))
+    tiny = _tiny(kind)
+    straight = run.run_one(tiny, tmp_path / "straight")
+    with pytest.raises(KeyboardInterrupt):
+        run.run_one(tiny, tmp_path / "killed", callbacks=[Kill(after=1)])  # inside stage 1 (epochs 1-3)
+    resumed = run.run_one(tiny, tmp_path / "killed")
+    assert len(resumed["epoch_seconds"]) == tiny.epochs  # the epochs of both sittings
+    np.testing.assert_allclose(resumed["history"]["loss"], straight["history"]["loss"], rtol=1e-5)
+    for figure in ("neg_elbo", "iwae_nll", "kl"):
+        assert resumed[figure] == pytest.approx(straight[figure], rel=1e-5)
+    assert resumed["environment"]["backend"] == keras.backend.backend()
+    assert set(resumed["environment"]["versions"]) >= {"keras", "numpy"}
+
+
+def test_a_saved_run_is_reused_only_for_the_same_spec(tmp_path):
+    runner = run.Runner(tmp_path, in_process=True, log=lambda message: None)
+    tiny = _tiny("ladderae")
+    (tmp_path / "runs" / "x.json").write_text(json.dumps({"spec": {**tiny.to_json(), "out": "elsewhere"}}))
+    assert runner.saved(tiny, "x") is not None
+    assert runner.saved(dataclasses.replace(tiny, stages=3), "x") is None
+
+
+def test_specs_saved_before_the_protocol_fields_existed_still_match():
+    old = {k: v for k, v in _tiny("ladderae", stages=None, adam_epsilon=None).to_json().items()
+           if k not in ("stages", "adam_epsilon")}
+    assert spec.RunSpec.from_json(old) == _tiny("ladderae", stages=None, adam_epsilon=None)
+
+
+# ------------------------------------------------------------------ planning
+
+
+def _args(*argv):
+    args = mnist_vs_vae.parse(list(argv))
+    plan.resolve(args, plan.DataSizes(train=600, test=100, image_shape=(28, 28)))
+    return args
+
+
+@pytest.mark.parametrize("weight", [0.0, 2.0])
+def test_weight_means_that_weight_for_every_mode(weight):
+    planned = plan.plan_sweep(_args("--weight", str(weight)))
+    assert [s.kwargs["consistency_weight"] for s, _ in planned] == [weight] * len(spec.MODES)
+
+
+def test_sizes_come_from_the_data():
+    s, _ = plan.plan_main(_args(), {m: {"weight": 1.0} for m in spec.MODES}, "none")[0]
+    assert (s.train_size, s.test_size, s.probe_size, s.iwae_images) == (600, 100, 600, 100)
+
+
+def test_protocol_plan_follows_the_paper_and_skips_rows_ladderae_cannot_build_yet():
+    skipped = []
+    planned = plan.plan_protocol(_args("--protocol", "iwae", "--stages", "5", "--seeds", "3"),
+                                 {"none": {"weight": 0.3}}, "none", skipped.append)
+    specs = [s for s, _ in planned]
+    assert {(s.preset, s.epochs, s.stages, s.batch_size, s.adam_epsilon, s.iwae_k, s.iwae_images) for s in specs} == {
+        ("iwae", 121, 5, 20, 1e-4, 5000, 100)}
+    rows = {s.row for s in specs}
+    assert {spec.BASELINE, spec.NO_PAIRS, "mirror, none"} <= rows
+    assert [s.seed for s in specs] == sorted(s.seed for s in specs)  # seed-major: paired results come early
+    assert next(s for s in specs if s.row == "mirror, none").kwargs["consistency_weight"] == 0.3
+    iwae_rows = [r.name for r in spec.protocol_rows("none") if r.kwargs and "objective" in r.kwargs]
+    assert len(skipped) + len(rows) == len(spec.protocol_rows("none"))
+    for name in iwae_rows:
+        assert (name in rows) != any(name in message for message in skipped)
+
+
+# ------------------------------------------------------------------ the floor
+
+
+def test_the_floor_counts_every_layer_of_the_graph():
+    import ladderae
+
+    wide = ladderae.LadderAE(input_shape=(784,), encoder=[512, 256], latent_dim=32).graph
+    macs = 784 * 512 + 512 * 256 + 2 * 256 * 32 + 32 * 256 + 256 * 512 + 512 * 784  # two heads at the bottleneck
+    assert floor.training_flops_per_example(wide) == 6 * macs
+    conv = ladderae.LadderAE(input_shape=(28, 28, 1), conv=[16], encoder=[8], latent_dim=4, pairing="none").graph
+    conv_macs = (14 * 14 * 9 * 1 * 16) + (14 * 14 * 16 * 8) + 2 * 8 * 4 + 4 * 8 + 8 * 14 * 14 * 16 + 14 * 14 * 16 * 9
+    assert floor.training_flops_per_example(conv) == 6 * conv_macs
+
+
+# ------------------------------------------------------------------ --quick end to end
+
+
+@quick_only_on_tensorflow
+def test_quick_benchmark_runs_every_row_and_fills_every_column(tmp_path, data_root):
     assert mnist_vs_vae.main(["--quick", "--out", str(tmp_path), "--data-dir", str(data_root)]) == 0
-    report = json.loads((tmp_path / "results.json").read_text())
-    expected_rows = set(mnist_vs_vae.rows(report["best_mode"]))
-    wide_rows = {e["row"] for e in report["summary"] if e["preset"] == "wide"}
-    assert wide_rows == expected_rows
+    result = json.loads((tmp_path / "results.json").read_text())
+    expected_rows = {row.name for row in spec.table_rows(result["best_mode"])}
+    assert {e["row"] for e in result["summary"] if e["preset"] == "wide"} == expected_rows
     for preset in ("iwae", "conv"):
-        assert {e["row"] for e in report["summary"] if e["preset"] == preset} == {
-            mnist_vs_vae.BASELINE, mnist_vs_vae.NO_PAIRS, f"mirror, {report['best_mode']}"}
-    for entry in report["summary"]:
+        assert {e["row"] for e in result["summary"] if e["preset"] == preset} == {
+            spec.BASELINE, spec.NO_PAIRS, f"mirror, {result['best_mode']}"}
+    for entry in result["summary"]:
         assert entry["seeds"] == 2
-        for figure in mnist_vs_vae.FIGURES + ["delta_neg_elbo", "delta_iwae_nll"]:
+        for figure in report.FIGURES + ["delta_neg_elbo", "delta_iwae_nll"]:
             assert entry[figure] is not None, (entry["row"], figure)
     table = (tmp_path / "results.md").read_text()
     header = next(line for line in table.splitlines() if line.startswith("| preset"))
     assert header.count("|") == 17
     assert all(row in table for row in expected_rows)
     assert "ratio to baseline" in table and "x floor" in table
-    assert (tmp_path / "plots").is_dir() and any((tmp_path / "plots").iterdir())
+    assert any((tmp_path / "plots").iterdir())
+    assert not any((tmp_path / "work").iterdir())  # finished runs leave no work folder behind
     # Resuming: a second call finds every run on disk and trains nothing.
-    runs = sorted((tmp_path / "runs").iterdir())
+    runs = sorted((tmp_path / "runs").glob("*.json"))
     stamps = [p.stat().st_mtime for p in runs]
     assert mnist_vs_vae.main(["--quick", "--out", str(tmp_path), "--data-dir", str(data_root)]) == 0
-    assert [p.stat().st_mtime for p in sorted((tmp_path / "runs").iterdir())] == stamps
+    assert [p.stat().st_mtime for p in sorted((tmp_path / "runs").glob("*.json"))] == stamps
 
 
-def test_the_floor_counts_every_dense_layer():
-    # wide: 784-512-256-(32, 32) and 32-256-512-784 multiply-adds, times 6.
-    macs = 784 * 512 + 512 * 256 + 2 * 256 * 32 + 32 * 256 + 256 * 512 + 512 * 784
-    assert mnist_vs_vae.training_flops_per_example("wide") == 6 * macs
+@quick_only_on_tensorflow
+def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_path, data_root):
+    assert mnist_vs_vae.main(["--quick", "--protocol", "iwae", "--out", str(tmp_path), "--data-dir",
+                              str(data_root)]) == 0
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert {r["spec"]["epochs"] for r in result["runs"]} == {stage_epochs(2)}
+    table = (tmp_path / "results.md").read_text()
+    assert "| plain VAE (Keras, baseline) |" in table and "86.76" in table
+    assert result["floor"]["floor_seconds"] > 0

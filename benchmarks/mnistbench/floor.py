@@ -1,0 +1,71 @@
+"""The compute floor of one training epoch, read off the model's graph.
+
+Every node of a `LadderAE(...).graph` names the layer that makes it (``layer``,
+``shape``, ``kernel_size``); each layer is one matrix multiply per example (a
+conv layer in its im2col form, a transposed conv in its col2im form). Training
+costs about 3x the forward multiply-adds, 2 FLOP each. The floor is that work
+at the machine's own float32 matmul rate at those shapes (NumPy/OpenBLAS,
+forward and both backward products), measured once and kept beside the runs.
+"""
+
+import json
+import math
+import time
+
+from ladderae import graph as graph_lib
+
+
+def matmuls(g):
+    """Per example, one ``(rows, inner, out)`` product per layer: its multiply-adds are rows * inner * out."""
+    out = []
+    for node in graph_lib.flow_order(g)[1:]:
+        attrs = g.nodes[node]
+        below = g.nodes[graph_lib.flow_predecessor(g, node)]["shape"]
+        if attrs["layer"] == "dense":
+            heads = 2 if node == graph_lib.LATENT and g.graph["variational"] else 1  # mean and log-variance
+            out.append((1, math.prod(below), heads * attrs["units"]))
+        elif attrs["layer"] == "conv":
+            height, width, filters = attrs["shape"]
+            out.append((height * width, math.prod(attrs["kernel_size"]) * below[-1], filters))
+        elif attrs["layer"] == "conv_transpose":
+            out.append((below[0] * below[1], below[-1], math.prod(attrs["kernel_size"]) * attrs["shape"][-1]))
+        else:
+            raise ValueError(f"No floor for node {node!r}: unknown layer kind {attrs['layer']!r}.")
+    return out
+
+
+def training_flops_per_example(g):
+    """6 x multiply-adds: forward (2 FLOP per multiply-add) plus backward (about twice the forward)."""
+    return 6 * sum(rows * inner * out for rows, inner, out in matmuls(g))
+
+
+def matmul_gflops(g, batch, repeats=30):
+    """The machine's float32 matrix-multiply rate at this graph's shapes and batch, forward and backward."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    flops, seconds = 0, 0.0
+    for rows, inner, out in matmuls(g):
+        m = batch * rows
+        for a_shape, b_shape in (((m, inner), (inner, out)), ((m, out), (out, inner)), ((inner, m), (m, out))):
+            a, b = rng.random(a_shape, dtype=np.float32), rng.random(b_shape, dtype=np.float32)
+            a @ b
+            start = time.perf_counter()
+            for _ in range(repeats):
+                a @ b
+            seconds += time.perf_counter() - start
+            flops += 2 * a_shape[0] * a_shape[1] * b_shape[1] * repeats
+    return flops / seconds / 1e9
+
+
+def saved_matmul_gflops(folder, preset, g, batch):
+    """`matmul_gflops`, measured once and kept in `folder`, so that a resumed benchmark reports the same floor."""
+    path = folder / f"floor-{preset}-b{batch}.json"
+    if not path.exists():
+        path.write_text(json.dumps({"preset": preset, "batch": batch, "matmul_gflops": matmul_gflops(g, batch)}))
+    return json.loads(path.read_text())["matmul_gflops"]
+
+
+def epoch_floor_seconds(g, examples, gflops):
+    """Seconds one epoch of `examples` training examples cannot go below at `gflops`."""
+    return examples * training_flops_per_example(g) / (gflops * 1e9)

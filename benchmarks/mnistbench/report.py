@@ -1,0 +1,151 @@
+"""Summaries and markdown tables of finished runs: the main table, the speed section, the IWAE protocol.
+
+Every figure is a mean ± standard deviation over seeds; Δ is the paired
+difference to the baseline run with the same seed (negative = better than the
+baseline). The floor column divides a row's median epoch by the epoch floor
+of `floor.py`.
+"""
+
+import statistics
+
+from mnistbench.spec import BASELINE
+
+FIGURES = ["neg_elbo", "own_neg_elbo", "iwae_nll", "kl", "reconstruction", "active_units",
+           "linear_probe_accuracy", "parameters", "examples_per_second", "median_epoch_seconds", "peak_memory_mb"]
+
+# Burda et al. 2015, one stochastic layer (784-200-200-50 tanh), 3,280 epochs (8 stages), k=5000 on all test digits.
+PAPER_8_STAGES = {"VAE": 86.76, "IWAE k=50": 84.78}  # the IWAE figure is quoted, not seen in the paper (anchors.md)
+
+
+def _mean_std(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarize(results):
+    """One entry per (preset, row, backend): every figure over seeds and the paired deltas to the baseline."""
+    groups = {}
+    for r in results:
+        s = r["spec"]
+        groups.setdefault((s["preset"], s["row"], s["backend"]), {})[s["seed"]] = r
+    summary = []
+    for (preset, row, backend), by_seed in groups.items():
+        base = next((runs for (p, name, _), runs in groups.items() if p == preset and name == BASELINE), {})
+        first = next(iter(by_seed.values()))
+        entry = {"preset": preset, "row": row, "backend": backend, "seeds": len(by_seed),
+                 "epochs": first["spec"]["epochs"], "iwae_k": first.get("iwae_k"),
+                 "iwae_images": first.get("iwae_images")}
+        for fig in FIGURES:
+            entry[fig] = _mean_std([r.get(fig) for r in by_seed.values()])
+        for fig in ("neg_elbo", "iwae_nll"):
+            entry[f"delta_{fig}"] = _mean_std([r[fig] - base[seed][fig] for seed, r in by_seed.items() if seed in base])
+        summary.append(entry)
+    return summary
+
+
+def summarize_speed(results, floor_seconds):
+    """Per configuration over the paired rounds: median epoch, ratio to the baseline of the same round, x floor."""
+    by_round = {}
+    for r in results:
+        by_round.setdefault(r["spec"]["seed"], {})[(r["spec"]["row"], r["spec"]["backend"])] = r
+    train_size = results[0]["spec"]["train_size"]
+    configs = []
+    for key in by_round[0]:
+        times = [rnd[key]["median_epoch_seconds"] for rnd in by_round.values() if key in rnd]
+        ratios = [rnd[(BASELINE, "tensorflow")]["median_epoch_seconds"] / rnd[key]["median_epoch_seconds"]
+                  for rnd in by_round.values() if key in rnd]
+        median = statistics.median(times)
+        configs.append({"row": key[0], "backend": key[1], "median_epoch_seconds": median,
+                        "examples_per_second": train_size / median, "ratio": statistics.median(ratios),
+                        "ratios": ratios, "x_floor": median / floor_seconds})
+    return configs
+
+
+def _fmt(pair, digits=2):
+    if pair is None:
+        return "n/a"
+    mean, std = pair
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _machine_line(report):
+    env = report["environment"]
+    versions = ", ".join(f"{p} {v}" for p, v in env["versions"].items())
+    return f"Machine: {env['cpu']}, {env['cores']} cores; {versions}. Command: `{report['command']}`."
+
+
+def markdown(report):
+    """The main table's results.md."""
+    s = report["settings"]
+    lines = [f"# ladderae vs a plain VAE on binarised MNIST ({report['date']})", "", _machine_line(report), "",
+             f"Budget: {s['epochs']} epochs at batch {s['batch_size']} (Adam 1e-3) on {s['train_size']} training "
+             f"digits; {s['seeds']} seeds per row; test figures on {s['test_size']} test digits; IWAE with "
+             f"k={s['iwae_k']} on the first {s['iwae_images']} of them; linear probe trained on the latent means of "
+             f"{s['probe_size']} training digits. ± is the standard deviation over seeds; Δ is the paired "
+             "difference to the baseline with the same seed (negative = ladderae better).", ""]
+    lines += ["## Pair weight sweep (validation -ELBO, first seed, "
+              f"{s['sweep_epochs']} epochs, train 50k / validate 10k)", "", "| mode | weight | validation -ELBO |",
+              "|---|---|---|"]
+    for r in report["sweep"]:
+        lines.append(f"| {r['spec']['kwargs']['stop_gradient']} | {r['spec']['kwargs']['consistency_weight']:g} "
+                     f"| {r['neg_elbo']:.2f} |")
+    lines += ["", "Chosen: " + ", ".join(f"{m} w={c['weight']:g}" for m, c in report["chosen"].items())
+              + f"; best mode: **{report['best_mode']}**.", ""]
+    header = ("| preset | row | backend | params | test -ELBO | own -ELBO | IWAE | KL | recon | active | probe acc "
+              "| ex/s | s/epoch | peak MB | Δ -ELBO | Δ IWAE |")
+    lines += ["## Results", "", header, "|" + "---|" * 16]
+    for e in report["summary"]:
+        lines.append(
+            f"| {e['preset']} | {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {_fmt(e['neg_elbo'])} "
+            f"| {_fmt(e['own_neg_elbo'])} | {_fmt(e['iwae_nll'])} | {_fmt(e['kl'])} | {_fmt(e['reconstruction'])} "
+            f"| {_fmt(e['active_units'], 1)} | {_fmt(e['linear_probe_accuracy'], 3)} "
+            f"| {_fmt(e['examples_per_second'], 0)} | {_fmt(e['median_epoch_seconds'])} "
+            f"| {_fmt(e['peak_memory_mb'], 0)} | {_fmt(e['delta_neg_elbo'])} | {_fmt(e['delta_iwae_nll'])} |")
+    if report.get("speed"):
+        sp = report["speed"]
+        lines += ["", f"## Training speed (wide, batch {s['batch_size']}, {s['train_size']} digits per epoch)", "",
+                  f"Paired: {s['speed_rounds']} rounds, each running every configuration once "
+                  f"(1 warm-up epoch excluded, then {s['speed_epochs']} timed); ratio = examples/s over the "
+                  "baseline's in the same round, median over rounds. Floor: "
+                  f"{sp['flops_per_example'] / 1e6:.2f} MFLOP per training example at the measured "
+                  f"{sp['matmul_gflops']:.0f} GFLOP/s (NumPy matmul at the model's shapes) = "
+                  f"{sp['floor_seconds']:.2f} s per epoch.", "",
+                  "| config | backend | median s/epoch | examples/s | ratio to baseline | x floor |",
+                  "|---|---|---|---|---|---|"]
+        for c in sp["configs"]:
+            lines.append(f"| {c['row']} | {c['backend']} | {c['median_epoch_seconds']:.2f} "
+                         f"| {c['examples_per_second']:.0f} | {c['ratio']:.2f}x | {c['x_floor']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _paper(row):
+    return PAPER_8_STAGES["IWAE k=50" if row.startswith("IWAE k=50") else "VAE"]
+
+
+def protocol_markdown(report):
+    """The IWAE-paper protocol's results.md: each row beside the paper's figure, with the floor."""
+    s, floor = report["settings"], report["floor"]
+    lines = [f"# The IWAE paper's protocol: ladderae vs a plain VAE ({report['date']})", "", _machine_line(report), "",
+             f"Budget: {s['stages']} learning-rate stages = {s['epochs']} epochs (stage i: 3^i epochs at "
+             f"1e-3 x 10^(-i/7)), batch {s['batch_size']}, Adam (0.9, 0.999, eps 1e-4), training digits binarised "
+             f"afresh every epoch ({s['train_size']} digits); IWAE with k={s['iwae_k']} on {s['iwae_images']} test "
+             f"digits; {s['seeds']} seeds. Pair weight from the validation sweep of the main table "
+             f"({report['best_mode']} w={report['chosen'][report['best_mode']]['weight']:g}). The paper "
+             "(Burda et al. 2015) trained 8 stages (3,280 epochs); its IWAE k=50 figure is quoted, not verified.",
+             "", f"Floor: {floor['flops_per_example'] / 1e6:.2f} MFLOP per training example at "
+             f"{floor['matmul_gflops']:.0f} GFLOP/s (NumPy matmul at the model's shapes, batch {s['batch_size']}) = "
+             f"{floor['floor_seconds']:.2f} s per epoch.", "",
+             "| row | backend | seeds | epochs | test -ELBO | IWAE NLL | paper, 8 stages | KL | active | s/epoch "
+             "| x floor | Δ -ELBO | Δ IWAE |", "|" + "---|" * 13]
+    for e in report["summary"]:
+        seconds = e["median_epoch_seconds"]
+        lines.append(
+            f"| {e['row']} | {e['backend']} | {e['seeds']} | {e['epochs']} | {_fmt(e['neg_elbo'])} "
+            f"| {_fmt(e['iwae_nll'])} | {_paper(e['row']):.2f} | {_fmt(e['kl'])} | {_fmt(e['active_units'], 1)} "
+            f"| {_fmt(seconds)} | {seconds[0] / floor['floor_seconds']:.1f} | {_fmt(e['delta_neg_elbo'])} "
+            f"| {_fmt(e['delta_iwae_nll'])} |")
+    for message in report["skipped"]:
+        lines.append(f"\nNot run: {message}.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,275 @@
+"""One benchmark run, resumable after a kill, and the runner that reuses saved runs.
+
+`run_one` trains one `RunSpec` and scores it. Training saves its state after
+every epoch in a work folder (Keras `BackupAndRestore`: weights, optimizer with
+its step, hence the learning-rate stage, and the models' sampling-noise state;
+a CSV of the finished epochs), and each epoch's binarised training data are a
+function of the optimizer step it starts at (`pipeline.EpochSync`), so a killed run started again continues from its last
+finished epoch with the data, rates and noise of an uninterrupted run. The
+`Runner` skips runs whose saved JSON has the planned spec and runs the others,
+each in a subprocess on its own backend (or in this process for `--quick`).
+"""
+
+import csv
+import json
+import math
+import os
+import pathlib
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+from mnistbench.spec import PRESETS, VALIDATION_SIZE, WARMUP_EPOCHS, RunSpec, example_shape
+
+BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent
+
+
+def load_data(spec):
+    """Training and test (or validation) arrays shaped for the spec's preset, test digits binarised once.
+
+    Returns ``(x_train, y_train), (x_test, y_test), image_shape``; the training
+    digits stay grey levels (they are binarised afresh every epoch).
+    """
+    from ladderae import datasets
+    from ladderae.training import TEST_BINARIZATION_SEED
+
+    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(spec.data_dir, flatten=False)
+    test_seed = TEST_BINARIZATION_SEED
+    if spec.validation:  # model selection: train on all but the last digits, score on those
+        x_test, y_test = x_train[-VALIDATION_SIZE:], y_train[-VALIDATION_SIZE:]
+        x_train, y_train = x_train[:-VALIDATION_SIZE], y_train[:-VALIDATION_SIZE]
+        test_seed = 1
+    image_shape = x_train.shape[1:]
+    x_train, y_train = x_train[: spec.train_size], y_train[: spec.train_size]
+    x_test, y_test = datasets.binarize(x_test[: spec.test_size], seed=test_seed), y_test[: spec.test_size]
+    shape = example_shape(spec.preset, image_shape)
+    return (x_train.reshape(-1, *shape), y_train), (x_test.reshape(-1, *shape), y_test), image_shape
+
+
+def optimizer(spec, steps_per_epoch):
+    """Adam at the spec's constant rate, or through the IWAE paper's stages; the paper's epsilon when given."""
+    import keras
+
+    from mnistbench.schedule import StagedLearningRate
+
+    rate = spec.learning_rate
+    if spec.stages is not None:
+        rate = StagedLearningRate(steps_per_epoch, spec.stages, initial=spec.learning_rate)
+    settings = {} if spec.adam_epsilon is None else {"beta_1": 0.9, "beta_2": 0.999, "epsilon": spec.adam_epsilon}
+    return keras.optimizers.Adam(rate, **settings)
+
+
+def build_model(spec, input_shape, steps_per_epoch):
+    preset = PRESETS[spec.preset]
+    if spec.kind == "baseline":
+        from baseline_vae import VAE
+
+        model = VAE(input_shape, preset["encoder"], preset["latent_dim"], preset["activation"], seed=spec.seed,
+                    conv=preset.get("conv", ()))
+    else:
+        import ladderae
+
+        kwargs = dict(spec.kwargs)
+        if kwargs.pop("warmup", False):
+            kwargs["beta"] = ladderae.LinearWarmup(WARMUP_EPOCHS * steps_per_epoch)
+        model = ladderae.LadderAE(input_shape=input_shape, seed=spec.seed, **preset, **kwargs)
+    model.compile(optimizer=optimizer(spec, steps_per_epoch), steps_per_execution=spec.steps_per_execution)
+    return model
+
+
+def resume_callbacks(workdir, data):
+    """Callbacks that make a fit resumable from `workdir`, and a reader of the epochs finished across sittings."""
+    import keras
+
+    from ladderae import pipeline
+
+    class EpochSeconds(keras.callbacks.Callback):
+        """Puts each epoch's wall time into its logs, so the CSV keeps it across sittings."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["epoch_seconds"] = time.perf_counter() - self.start
+
+    history = workdir / "history.csv"
+    callbacks = [
+        EpochSeconds(),
+        keras.callbacks.CSVLogger(str(history), append=True),
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=False),
+        pipeline.EpochSync(data),  # the epoch's binarisations follow the restored optimizer step
+    ]
+    return callbacks, lambda: read_history(history)
+
+
+def read_history(path):
+    """Per-metric lists from the CSV of finished epochs.
+
+    An epoch logged twice (a kill between its log line and its backup) counts
+    once; the ``val_`` columns CSVLogger adds as "NA" when there is no
+    validation data are left out.
+    """
+    with open(path, newline="") as f:
+        by_epoch = {int(row.pop("epoch")): row for row in csv.DictReader(f)}
+    rows = [by_epoch[e] for e in sorted(by_epoch)]
+    keys = [key for key in (rows[0] if rows else {}) if rows[0][key] != "NA"]
+    return {key: [float(row[key]) for row in rows] for key in keys}
+
+
+def environment():
+    """Machine, backend, versions and git commit of this run."""
+    import importlib.metadata as md
+    import importlib.util
+    import platform
+
+    import keras
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    git = ["git", "-C", str(BENCHMARKS)]
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
+    dirty = bool(subprocess.run([*git, "status", "--porcelain", "--", "../ladderae", "."], capture_output=True,
+                                text=True).stdout.strip())
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+        "backend": keras.backend.backend(), "commit": commit, "uncommitted_changes": dirty,
+        "versions": {p: md.version(p) for p in ("keras", "tensorflow", "jax", "numpy") if importlib.util.find_spec(p)},
+    }
+
+
+def run_one(spec, workdir, plots_dir=None, verbose=0, callbacks=(), train_only=False):
+    """Train `spec` (resuming from `workdir` if a sitting was killed) and score it; returns a JSON-able dict.
+
+    `callbacks` run after the resume callbacks (the tests kill a run with one).
+    With `train_only` it returns None once trained: `workdir` keeps the trained
+    state, and a later call only scores.
+    """
+    import keras
+
+    from ladderae import datasets, evaluate, pipeline, plots
+
+    keras.utils.set_random_seed(spec.seed)
+    (x_train, y_train), (x_test, y_test), image_shape = load_data(spec)
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = pipeline.DynamicBinarization(x_train, spec.batch_size, seed=spec.seed)
+    model = build_model(spec, x_train.shape[1:], len(data))
+    resume, finished_epochs = resume_callbacks(workdir, data)
+    # shuffle=False: the data shuffle themselves; Keras' batch shuffle draws from a state no backup restores.
+    model.fit(data, epochs=spec.epochs, verbose=verbose, shuffle=False, callbacks=[*resume, *callbacks])
+    if train_only:
+        return None
+    history = finished_epochs()
+    epoch_seconds = history.pop("epoch_seconds")
+    own = model.evaluate(x_test, batch_size=1000, verbose=0, return_dict=True)
+    steady = epoch_seconds[1:] or epoch_seconds  # the first epoch includes compilation
+    result = {
+        "spec": spec.to_json(),
+        "history": history,
+        "epoch_seconds": epoch_seconds,
+        "train_seconds": sum(epoch_seconds),
+        "own_neg_elbo": float(own.get("neg_elbo", own["loss"])),
+        "parameters": int(sum(math.prod(v.shape) for v in model.trainable_variables)),
+        "examples_per_second": len(x_train) / statistics.median(steady),
+        "median_epoch_seconds": statistics.median(steady),
+        "environment": environment(),
+    }
+    if spec.validation:
+        result.update(evaluate.elbo(model, x_test, seed=spec.seed))
+    elif not spec.speed_only:
+        start = time.perf_counter()
+        probe_x = datasets.binarize(x_train[: spec.probe_size], seed=1)
+        result.update(evaluate.report(model, x_test, y_test, probe_x, y_train[: spec.probe_size],
+                                      k=spec.iwae_k, iwae_images=spec.iwae_images, seed=0, verbose=verbose))
+        result["score_seconds"] = time.perf_counter() - start
+        result.pop("knn_accuracy", None)  # the table reports the linear probe; kNN is in `ladderae evaluate`
+        if spec.seed == 0 and spec.plots and plots_dir is not None:
+            tag = workdir.name
+            plots.history(result["history"], path=plots_dir / f"{tag}_history.png")
+            plots.reconstructions(model, x_test, path=plots_dir / f"{tag}_reconstructions.png",
+                                  image_shape=image_shape[:2])
+    result["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+class Runner:
+    """Runs specs in order, reusing saved runs whose spec matches; one process at a time.
+
+    Layout under `out`: ``runs/<id>.json`` (finished runs), ``work/<id>/`` (a
+    run in progress: its backup and epoch log, removed once its JSON is
+    written), ``logs/<id>.log`` (a subprocess's output), ``plots/``.
+    """
+
+    def __init__(self, out, in_process, log, train_only=False):
+        self.out, self.in_process, self.log, self.train_only = pathlib.Path(out), in_process, log, train_only
+        for name in ("runs", "work", "logs", "plots"):
+            (self.out / name).mkdir(parents=True, exist_ok=True)
+
+    def saved(self, spec, run_id):
+        """The saved result of `run_id` if it was run with `spec`, else None."""
+        path = self.out / "runs" / f"{run_id}.json"
+        if path.exists():
+            saved = json.loads(path.read_text())
+            if RunSpec.from_json(saved["spec"]) == spec:
+                return saved
+            self.log(f"{spec.label}: the saved run has other settings, running again")
+        return None
+
+    def __call__(self, spec, run_id, position=""):
+        found = self.saved(spec, run_id)
+        if found is not None:
+            return found
+        workdir = self._workdir(spec, run_id)
+        self.log(f"{position} {spec.label}: {'resuming' if (workdir / 'history.csv').exists() else 'starting'}")
+        start = time.perf_counter()
+        if self.in_process:
+            result = run_one(spec, workdir, self.out / "plots", train_only=self.train_only)
+        else:
+            result = self._subprocess(spec, workdir, run_id)
+        if self.train_only:
+            self.log(f"{position} {spec.label}: trained in {time.perf_counter() - start:.0f} s; scored by a run "
+                     "without --train-only")
+            return None
+        result["wall_seconds"] = time.perf_counter() - start  # of the last sitting
+        (self.out / "runs" / f"{run_id}.json").write_text(json.dumps(result))
+        shutil.rmtree(workdir)
+        shown = result.get("iwae_nll") or result.get("neg_elbo")
+        self.log(f"{position} {spec.label}: {result['wall_seconds']:.0f} s, {result['median_epoch_seconds']:.2f} s/epoch"
+                 + (f", {shown:.2f} nats" if shown else ""))
+        return result
+
+    def _workdir(self, spec, run_id):
+        """The run's work folder, emptied first if it holds a sitting of another spec."""
+        workdir = self.out / "work" / run_id
+        marker = workdir / "spec.json"
+        if marker.exists() and RunSpec.from_json(json.loads(marker.read_text())) != spec:
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(spec.to_json()))
+        return workdir
+
+    def _subprocess(self, spec, workdir, run_id):
+        result_path = workdir / "result.json"
+        job = {"spec": spec.to_json(), "workdir": str(workdir), "plots": str(self.out / "plots"),
+               "result": str(result_path), "train_only": self.train_only}
+        env = {**os.environ, "KERAS_BACKEND": spec.backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        with open(self.out / "logs" / f"{run_id}.log", "a") as log:
+            proc = subprocess.run([sys.executable, str(BENCHMARKS / "mnist_vs_vae.py"), "--_run", json.dumps(job)],
+                                  env=env, cwd=BENCHMARKS, stdout=log, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            tail = (self.out / "logs" / f"{run_id}.log").read_text()[-3000:]
+            raise RuntimeError(f"{spec.label} failed (exit {proc.returncode}):\n{tail}")
+        return None if self.train_only else json.loads(result_path.read_text())
+
+
+def child(job):
+    """The `--_run` entry point: one run in this process, its result written where the parent reads it."""
+    result = run_one(RunSpec.from_json(job["spec"]), pathlib.Path(job["workdir"]), pathlib.Path(job["plots"]),
+                     verbose=2, train_only=job["train_only"])
+    if result is not None:
+        pathlib.Path(job["result"]).write_text(json.dumps(result))
