@@ -57,6 +57,8 @@ def parse(argv):
     p.add_argument("--presets", nargs="+", default=None, choices=list(PRESETS),
                    help="the first gets every row (no-pair and best-pair rows on every backend), later ones the "
                    "baseline, no-pair and best-pair rows on the main backend")
+    p.add_argument("--rows", nargs="+", default=None,
+                   help="--protocol iwae: only these rows (by name, e.g. 'ladderae, no pairs'); default: all")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--stages", type=int, default=5, help="--protocol iwae: learning-rate stages (8 = the paper's)")

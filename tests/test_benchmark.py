@@ -180,6 +180,15 @@ def test_protocol_plan_follows_the_paper_and_skips_rows_ladderae_cannot_build_ye
         assert (name in rows) != any(name in message for message in skipped)
 
 
+def test_protocol_rows_pick_rows_by_name_and_name_an_unknown_one():
+    args = _args("--protocol", "iwae", "--seeds", "1", "--rows", spec.BASELINE, spec.NO_PAIRS)
+    assert {s.row for s, _ in plan.plan_protocol(args, {"none": {"weight": 0.3}}, "none", print)} == {
+        spec.BASELINE, spec.NO_PAIRS}
+    args.rows = ["mirror, nowhere"]
+    with pytest.raises(ValueError, match="`--rows`: no protocol row named"):
+        plan.plan_protocol(args, {"none": {"weight": 0.3}}, "none", print)
+
+
 # ------------------------------------------------------------------ the floor
 
 

@@ -135,12 +135,16 @@ PROTOCOL_STEPS_PER_EXECUTION = 50
 def plan_protocol(args, chosen, best_mode, log):
     """The IWAE paper's protocol on its architecture: staged rates, batch 20, Adam eps 1e-4, k=5000 on every test digit.
 
-    Seed-major order, so paired differences accrue as runs finish. Rows whose
-    LadderAE arguments this ladderae does not accept are left out, with a line
-    in the log saying so; they run once it does.
+    Seed-major order, so paired differences accrue as runs finish. `args.rows`
+    (names) picks some rows; rows whose LadderAE arguments this ladderae does
+    not accept are left out, with a line in the log saying so; they run once it does.
     """
+    every = protocol_rows(best_mode)
+    unknown = set(args.rows or ()) - {row.name for row in every}
+    if unknown:
+        raise ValueError(f"`--rows`: no protocol row named {sorted(unknown)}. Rows: {[row.name for row in every]}")
     rows = []
-    for row in protocol_rows(best_mode):
+    for row in (r for r in every if not args.rows or r.name in args.rows):
         missing = missing_arguments(row)
         if missing:
             log(f"skipping {row.name!r}: LadderAE does not accept {', '.join(missing)} yet; it runs once it does")
