@@ -1,19 +1,93 @@
 """The `ladderae` command: train, evaluate and draw layer-matched (V)AEs from the shell.
 
     ladderae train --encoder 512 256 --latent-dim 32 --stop-gradient local --epochs 10 --output runs/local
+    ladderae train --data images.npy --conv 32 64 --encoder 128 --latent-dim 8 --output runs/mine
+    ladderae train --data table.csv --encoder 64 32 --latent-dim 8 --tensorboard runs/tb --output runs/table
     ladderae evaluate runs/local/model.keras --k 5000
     ladderae graph --encoder 512 256 --pairing every --pairing-option k=2 --tied --output graph.png
+    ladderae train --plugin examples/custom_pairing_rule.py --pairing wide_only --pairing-option min_units=200
 
-Every model option of `ladderae.LadderAE` has a flag; `ladderae COMMAND --help`
-lists them. Bad arguments exit with status 2 and a message that names them.
+`--data` takes MNIST (the default), a .npy/.npz array, an idx folder or a CSV
+table (see `ladderae.data`). The choices of `--pairing`, `--consistency-loss`,
+`--stop-gradient` and `--likelihood` are the registered names, read after every
+`--plugin` module (a .py file or an importable module) has been imported, so
+the rules, losses, modes and likelihoods it registers are accepted.
+
+Every argument of `ladderae.LadderAE` has a flag, with three limits that only
+Python lifts: per-pair settings are one value for all pairs (lists per pair and
+explicit pair lists are Python-only), `beta` is a number with an optional
+linear warm-up (`--warmup-epochs`; other schedules are Python-only), and a
+likelihood is a registered name (a likelihood object is Python-only: register
+it by name in a --plugin module). `ladderae COMMAND --help` lists the flags.
+Every error is one line naming the flag, with exit status 2.
 """
 
 import argparse
+import dataclasses
+import hashlib
+import importlib
+import importlib.util
 import json
+import math
 import pathlib
 import sys
+import tempfile
 
-__all__ = ["main"]
+from ladderae import console
+
+__all__ = ["main", "build_parser"]
+
+# Arguments of ladderae.data.load and training.likelihood_for -> the flag a user typed.
+_FLAGS = {
+    "source": "--data",
+    "test": "--test-data",
+    "train_size": "--train-size",
+    "test_size": "--test-size",
+    "validation_split": "--validation-split",
+    "test_split": "--test-split",
+    "likelihood": "--likelihood",
+    "binarize": "--binarize",
+}
+_PROBE_ROWS = 10000  # training rows evaluate's probes read by default
+
+
+class CommandError(Exception):
+    """A mistake in the command line: `flag` names it, the message says what to do."""
+
+    def __init__(self, flag, message):
+        super().__init__(message)
+        self.flag = flag
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the message and where to find help, no usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ------------------------------------------------------------ value types
+
+
+def _checked_number(convert, test, what):
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+_positive_int = _checked_number(int, lambda v: v >= 1, "a positive integer")
+_seed = _checked_number(int, lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)")
+_positive = _checked_number(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
+_non_negative = _checked_number(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+_fraction = _checked_number(float, lambda v: 0 <= v < 1, "a fraction in [0, 1)")
 
 
 def _pairing_option(text):
@@ -26,39 +100,187 @@ def _pairing_option(text):
         return key, value
 
 
+# ---------------------------------------------------------------- plugins
+
+
+def _import_plugin(spec):
+    """Import a plugin given as a .py path or a module name (once per process), so its registrations run."""
+    path = pathlib.Path(spec)
+    try:
+        if path.suffix == ".py" or path.is_file():
+            if not path.is_file():
+                raise FileNotFoundError(f"no such file: {path}")
+            resolved = path.resolve()
+            name = f"ladderae_plugin_{resolved.stem}_{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
+            if name not in sys.modules:
+                module_spec = importlib.util.spec_from_file_location(name, resolved)
+                module = importlib.util.module_from_spec(module_spec)
+                sys.modules[name] = module
+                try:
+                    module_spec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[name]
+                    raise
+        else:
+            importlib.import_module(spec)
+    except Exception as err:  # any failure of a user's module is reported as a failure of --plugin
+        raise CommandError("--plugin", f"{spec} could not be imported: {type(err).__name__}: {err}") from err
+
+
+def _load_plugins(argv):
+    """Import every --plugin of `argv` before the real parser reads the registries for its choices."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    known, _ = pre.parse_known_args(argv)
+    for spec in known.plugin:
+        _import_plugin(spec)
+
+
+# ------------------------------------------------------------- arguments
+
+
 def _add_model_arguments(parser):
+    from ladderae import likelihoods, losses, pairing, stop_gradient
+
     group = parser.add_argument_group("model")
-    group.add_argument("--encoder", type=int, nargs="+", default=[512, 256], metavar="UNITS",
-                       help="widths of the encoder layers e1..eL; the decoder mirrors them (default: 512 256)")
-    group.add_argument("--latent-dim", type=int, default=32, help="bottleneck width (default: 32)")
+    group.add_argument("--encoder", type=_positive_int, nargs="*", default=[512, 256], metavar="UNITS",
+                       help="widths of the dense encoder layers e1..eL; the decoder mirrors them (default: 512 256)")
+    group.add_argument("--latent-dim", type=_positive_int, default=32, help="bottleneck width (default: 32)")
+    group.add_argument("--conv", type=_positive_int, nargs="*", default=[], metavar="FILTERS",
+                       help="filters of Conv2D encoder layers before the dense ones, e.g. 32 64 (images only)")
+    group.add_argument("--kernel-size", type=_positive_int, nargs="+", default=[3], metavar="K",
+                       help="conv kernel size: one for every conv layer or one per layer (default: 3)")
+    group.add_argument("--strides", type=_positive_int, nargs="+", default=[2], metavar="S",
+                       help="conv strides: one for every conv layer or one per layer (default: 2)")
     group.add_argument("--deterministic", action="store_true", help="plain autoencoder instead of a VAE")
-    group.add_argument("--pairing", default="mirror",
-                       help="pairing rule: mirror, none, depths, every, or a registered rule (default: mirror)")
+    group.add_argument("--pairing", default="mirror", choices=pairing.pairing_rules.names,
+                       help="pairing rule (default: mirror)")
     group.add_argument("--pairing-option", type=_pairing_option, action="append", default=[], metavar="KEY=VALUE",
                        help="option of the pairing rule, JSON value: --pairing depths --pairing-option depths=[2]")
-    group.add_argument("--consistency-weight", type=float, default=1.0, help="weight of each pair's loss (default: 1)")
-    group.add_argument("--consistency-loss", default="mse", choices=["mse", "normalized_mse"],
+    group.add_argument("--consistency-weight", type=_non_negative, default=1.0,
+                       help="weight of each pair's loss (default: 1)")
+    group.add_argument("--consistency-loss", default="mse", choices=losses.pair_losses.names,
                        help="pair loss (default: mse)")
-    group.add_argument("--stop-gradient", default="none", choices=["none", "encoder", "decoder", "local"],
+    group.add_argument("--stop-gradient", default="none", choices=stop_gradient.modes.names,
                        help="where each pair's gradient may go (default: none)")
     group.add_argument("--tied", action="store_true", help="decoder layers reuse the transposed encoder kernels")
-    group.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian", "gaussian_unit"])
-    group.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (default: 1)")
-    group.add_argument("--warmup-epochs", type=float, default=0.0,
+    group.add_argument("--likelihood", default="auto", choices=["auto", *likelihoods.likelihoods.names],
+                       help="p(x|z); auto: bernoulli for data in [0, 1], else gaussian_unit; tables choose per column")
+    group.add_argument("--beta", type=_non_negative, default=1.0, help="weight of the KL term (default: 1)")
+    group.add_argument("--warmup-epochs", type=_non_negative, default=0.0,
                        help="raise beta linearly from 0 over this many epochs (default: 0, no warm-up)")
-    group.add_argument("--free-bits", type=float, default=0.0, help="minimum KL per latent dimension, nats")
+    group.add_argument("--free-bits", type=_non_negative, default=0.0, help="minimum KL per latent dimension, nats")
     group.add_argument("--activation", default="relu", help="hidden activation (default: relu)")
+    group.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
+                       help="import this .py file or module first, so the names it registers are accepted (repeatable)")
 
 
-def _model_kwargs(args, steps_per_epoch):
+def _add_data_arguments(group):
+    group.add_argument("--data", default="mnist", metavar="PATH",
+                       help="mnist (default), a .npy/.npz array, an idx folder or a .csv table")
+    group.add_argument("--test-data", default=None, metavar="PATH",
+                       help="a separate test set of the same kind (default: the data's own test part, else a split)")
+    group.add_argument("--data-dir", default=None, help="folder with the MNIST files (or a root holding mnist/)")
+    group.add_argument("--test-split", type=_fraction, default=0.1,
+                       help="share of rows held out for the test when the data have no test part (default: 0.1)")
+    group.add_argument("--test-size", type=_positive_int, default=None, help="use the first N test rows (default: all)")
+    group.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
+                       help="binarise values in [0, 1] (training afresh each epoch, test once); default: MNIST only")
+    group.add_argument("--seed", type=_seed, default=0, help="seed of weights, noise, splits and binarisation (default: 0)")
+
+
+def build_parser():
+    """The full parser; its choices are the registries' names at the time it is built."""
+    parser = _Parser(prog="ladderae", description="Layer-matched deep (variational) autoencoders.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    train = commands.add_parser(
+        "train",
+        help="train a model on MNIST or your own data and report test metrics",
+        description="Train a LadderAE on --data (MNIST by default, dynamically binarised, scored on the fixed "
+        "binarised test set), with a validation split, and save model.keras, metrics.json and pictures into "
+        "--output. MNIST is read from --data-dir, else $LADDERAE_DATA/mnist, else Keras' cache or download.",
+    )
+    _add_model_arguments(train)
+    run = train.add_argument_group("training")
+    run.add_argument("--epochs", type=_positive_int, default=10, help="(default: 10)")
+    run.add_argument("--batch-size", type=_positive_int, default=128, help="(default: 128)")
+    run.add_argument("--learning-rate", type=_positive, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    run.add_argument("--train-size", type=_positive_int, default=None,
+                     help="use the first N training rows, validation rows included (default: all)")
+    run.add_argument("--validation-split", type=_fraction, default=0.1,
+                     help="share of the training rows held out for validation (default: 0.1)")
+    run.add_argument("--input-shape", type=_positive_int, nargs="+", default=None, metavar="DIM",
+                     help="reshape every example to this shape, e.g. 28 28 1 for flat digits into a --conv model")
+    _add_data_arguments(run)
+    run.add_argument("--output", default="runs/latest", help="output folder (default: runs/latest)")
+    run.add_argument("--tensorboard", default=None, metavar="DIR",
+                     help="write every loss term per epoch and pictures every --image-every epochs for TensorBoard")
+    run.add_argument("--image-every", type=_positive_int, default=5, help="epochs between TensorBoard pictures")
+    run.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras fit verbosity (default: 1)")
+    train.set_defaults(handler=_train)
+
+    score = commands.add_parser(
+        "evaluate",
+        help="score a saved model: ELBO, IWAE bound, active units, probes, pair residuals",
+        description="Load a saved model and score it on the test rows of --data (the rows `train` held out, for "
+        "the same --seed and --test-split): the negative ELBO and its parts, the IWAE estimate of -log p(x) with "
+        "K samples, active units, linear-probe and kNN accuracy of the latent means where there are labels, and "
+        "each pair's residual. Writes evaluation.json and pictures.",
+    )
+    score.add_argument("model", help="a .keras file written by `ladderae train` or model.save")
+    score.add_argument("--k", type=_positive_int, default=5000, help="importance samples per example (default: 5000)")
+    score.add_argument("--iwae-images", type=_positive_int, default=None,
+                       help="IWAE on the first N test examples only (default: all; k=5000 on 10,000 takes minutes)")
+    score.add_argument("--train-size", type=_positive_int, default=None,
+                       help=f"training rows for the probes (default: up to {_PROBE_ROWS})")
+    _add_data_arguments(score)
+    score.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
+                       help="import this .py file or module first (the model's own rules, losses, likelihoods)")
+    score.add_argument("--output", default=None, help="output folder (default: the model's folder)")
+    score.set_defaults(handler=_evaluate)
+
+    draw = commands.add_parser(
+        "graph",
+        help="draw the pairing graph of a model spec, without training",
+        description="Build the graph a set of model options gives and draw it: encoder and decoder layers, "
+        "flow edges, pair edges labelled with weight and stop-gradient mode, tied pairs marked.",
+    )
+    _add_model_arguments(draw)
+    draw.add_argument("--input-shape", type=_positive_int, nargs="+", default=None, metavar="DIM",
+                      help="shape of one example (default: MNIST's, 28 28 1)")
+    draw.add_argument("--output", default="pairing_graph.png", help="PNG to write (default: pairing_graph.png)")
+    draw.set_defaults(handler=_graph)
+
+    bench = commands.add_parser(
+        "bench",
+        help="the MNIST benchmark against a plain Keras VAE (benchmarks/mnist_vs_vae.py)",
+        description="Forwards every argument to benchmarks/mnist_vs_vae.py; `ladderae bench --help` shows its options.",
+        add_help=False,
+    )
+    bench.set_defaults(handler=_bench)
+    return parser
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _model_kwargs(args, steps_per_epoch, likelihood):
     from ladderae import schedules
 
     beta = args.beta
     if args.warmup_epochs > 0:
         beta = schedules.LinearWarmup(max(1, round(args.warmup_epochs * steps_per_epoch)), end=args.beta)
+
+    def one_or_each(values):
+        return values[0] if len(values) == 1 else list(values)
+
     return dict(
         encoder=args.encoder,
         latent_dim=args.latent_dim,
+        conv=args.conv,
+        kernel_size=one_or_each(args.kernel_size),
+        strides=one_or_each(args.strides),
         variational=not args.deterministic,
         pairing=args.pairing,
         pairing_options=dict(args.pairing_option),
@@ -66,11 +288,55 @@ def _model_kwargs(args, steps_per_epoch):
         consistency_loss=args.consistency_loss,
         stop_gradient=args.stop_gradient,
         tied_weights=args.tied,
-        likelihood=args.likelihood,
+        likelihood=likelihood,
         beta=beta,
         free_bits=args.free_bits,
         activation=args.activation,
     )
+
+
+def _writable_folder(path, flag):
+    """`path` created if need be and checked writable, before any long work; a CommandError otherwise."""
+    path = pathlib.Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise CommandError(flag, f"{path} is not a folder this process can write ({err.strerror or err}): "
+                           "pick another path.") from err
+    return path
+
+
+def _load_data(args, *, validation_split, train_size, schema=None):
+    from ladderae import data
+
+    try:
+        return data.load(args.data, test=args.test_data, data_dir=args.data_dir, validation_split=validation_split,
+                         test_split=args.test_split, train_size=train_size, test_size=args.test_size,
+                         seed=args.seed, schema=schema)
+    except data.DataError as err:
+        raise CommandError(_FLAGS.get(err.argument, "--data"), err.problem) from err
+
+
+def _reshaped(data, shape, flag):
+    """`data` with every example reshaped to `shape`, or a CommandError when the sizes differ."""
+    shape = tuple(shape)
+    if math.prod(shape) != math.prod(data.example_shape):
+        raise CommandError(flag, f"{shape} holds {math.prod(shape)} values, but the examples of {data.name} have "
+                           f"shape {data.example_shape} ({math.prod(data.example_shape)} values).")
+    arrays = {k: getattr(data, k).reshape(-1, *shape) for k in ("x_train", "x_validation", "x_test")}
+    return dataclasses.replace(data, **arrays)
+
+
+def _likelihood(data, args, binarize):
+    from ladderae import data as data_lib
+    from ladderae import training
+
+    try:
+        return training.likelihood_for(data, args.likelihood, binarize)
+    except data_lib.DataError as err:
+        raise CommandError(_FLAGS[err.argument], err.problem) from err
 
 
 def _print_table(title, numbers):
@@ -79,84 +345,139 @@ def _print_table(title, numbers):
         print(f"  {name:>22s}  {value:10.4f}" if isinstance(value, float) else f"  {name:>22s}  {value!s:>10s}")
 
 
-def _pictures(model, history, x_test, y_test, out):
-    """The standard figures of a trained model, as PNGs in `out`."""
+def _pictures(model, history, data, x_test, out):
+    """The standard figures of a trained model that fit its data, as PNGs in `out`."""
     from ladderae import plots
 
-    plots.reconstructions(model, x_test, path=out / "reconstructions.png")
-    plots.samples(model, path=out / "samples.png")
     plots.pairing_graph(model, path=out / "pairing_graph.png")
     if history:
         plots.history(history, path=out / "history.png")
-    if model.latent_dim == 2:
-        plots.latent_manifold(model, path=out / "latent_manifold.png")
-    if model.latent_dim >= 2:
-        plots.latent_scatter(model, x_test, y_test, path=out / "latent_scatter.png")
+    if data.kind == "images":
+        plots.reconstructions(model, x_test, path=out / "reconstructions.png")
+        if model.variational:
+            plots.samples(model, path=out / "samples.png")
+            if model.latent_dim == 2:
+                plots.latent_manifold(model, path=out / "latent_manifold.png")
+    if data.kind == "table":
+        frame = data.frames["test"]
+        others = {"reconstructions": model.reconstruct_frame(frame)}
+        if model.variational:
+            others["samples"] = model.sample_frame(len(frame), seed=0)
+        plots.column_distributions(frame, others, path=out / "columns.png")
+    if data.y_test is not None and model.latent_dim >= 2:
+        plots.latent_scatter(model, x_test, data.y_test, path=out / "latent_scatter.png")
+
+
+# --------------------------------------------------------------- commands
 
 
 def _train(args):
     import keras
 
-    from ladderae.training import mnist_splits, train_on_mnist
+    from ladderae import training
 
-    splits = mnist_splits(args.data_dir, args.train_size, args.test_size)
-    kwargs = _model_kwargs(args, steps_per_epoch=-(-len(splits[0][0]) // args.batch_size))
-    model, result = train_on_mnist(
-        kwargs,
-        splits,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        seed=args.seed,
-        verbose=args.verbose,
-    )
-    out = pathlib.Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _writable_folder(args.output, "--output")
+    board = _writable_folder(args.tensorboard, "--tensorboard") if args.tensorboard else None
+    data = _load_data(args, validation_split=args.validation_split, train_size=args.train_size)
+    if args.input_shape:
+        data = _reshaped(data, args.input_shape, "--input-shape")
+    binarize = data.name == "mnist" if args.binarize is None else args.binarize
+    likelihood = _likelihood(data, args, binarize)
+    kwargs = _model_kwargs(args, steps_per_epoch=-(-len(data.x_train) // args.batch_size), likelihood=likelihood)
+    callbacks = []
+    if board:
+        from ladderae import summaries
+
+        try:
+            callbacks = summaries.tensorboard_callbacks(
+                board, data.x_test[:10] if data.kind == "images" else None, every=args.image_every
+            )
+        except ValueError as err:
+            raise CommandError("--tensorboard", str(err).removeprefix("`log_dir`: ")) from err
+    model, result = training.train(data, kwargs, binarize=binarize, epochs=args.epochs, batch_size=args.batch_size,
+                                   learning_rate=args.learning_rate, seed=args.seed, verbose=args.verbose,
+                                   callbacks=callbacks)
+    if result["diverged"]:
+        epoch = len(result["history"].get("loss", []))
+        raise CommandError("--learning-rate", f"training diverged: the loss became NaN or infinite in epoch {epoch}, "
+                           f"so nothing was saved. Lower --learning-rate (now {args.learning_rate:g}) or "
+                           "--consistency-weight, or check the data's scale.")
     model.save(out / "model.keras")
-    result["command"] = " ".join(sys.argv)
-    result["keras_version"] = keras.__version__
+    result.update(
+        data=data.name, kind=data.kind, example_shape=list(data.example_shape), likelihood=likelihood or "columns",
+        binarized=binarize, seed=args.seed, validation_split=args.validation_split, test_split=args.test_split,
+        command=" ".join(sys.argv), keras_version=keras.__version__,
+    )
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
-    (x_test, y_test) = splits[1]
-    _pictures(model, result["history"], x_test, y_test, out)
+    x_test = training.evaluation_inputs(data, binarize)
+    _pictures(model, result["history"], data, x_test, out)
 
-    print(f"\nbackend {result['backend']}, {result['parameters']:,} trainable parameters, "
-          f"{result['train_size']} training / {result['test_size']} test digits, {args.epochs} epochs")
-    print(f"median epoch {sorted(result['epoch_seconds'])[len(result['epoch_seconds']) // 2]:.1f} s")
+    seconds = sorted(result["epoch_seconds"])
+    print(f"\nbackend {result['backend']}, {result['parameters']:,} trainable parameters, {data.name} ({data.kind}): "
+          f"{result['train_size']} training / {result['validation_size']} validation / {result['test_size']} test "
+          f"rows, {args.epochs} epochs, likelihood {likelihood or 'per column'}")
+    print(f"median epoch {seconds[len(seconds) // 2]:.1f} s")
     _print_table("test metrics (nats per example):", result["test"])
     print(f"saved model.keras, metrics.json and pictures in {out}")
     return 0
 
 
+def _load_model(path):
+    import keras
+
+    try:
+        return keras.saving.load_model(path)
+    except (OSError, ValueError) as err:
+        raise CommandError("model", f"{path} could not be loaded: {err}") from err
+
+
 def _evaluate(args):
     import keras
 
-    from ladderae import evaluate
-    from ladderae.training import mnist_splits
+    from ladderae import evaluate, training
 
-    model = keras.saving.load_model(args.model)
-    (x_train, y_train), (x_test, y_test) = mnist_splits(args.data_dir, args.train_size, args.test_size)
-    numbers = evaluate.report(model, x_test, y_test, x_train, y_train, k=args.k, iwae_images=args.iwae_images,
-                              seed=args.seed, verbose=1)
-    out = pathlib.Path(args.output) if args.output else pathlib.Path(args.model).parent
-    out.mkdir(parents=True, exist_ok=True)
-    numbers.update(model=str(args.model), train_size=len(x_train), test_size=len(x_test),
-                   backend=keras.backend.backend(), command=" ".join(sys.argv))
+    out = _writable_folder(args.output or pathlib.Path(args.model).parent, "--output")
+    model = _load_model(args.model)
+    schema = getattr(model, "schema", None)
+    if schema is not None and args.data == "mnist":
+        raise CommandError("--data", f"{args.model} models a table: give the CSV file its test rows are in.")
+    data = _load_data(args, validation_split=0.0, train_size=None, schema=schema)
+    shape = tuple(model.graph.graph["input_shape"])
+    if data.example_shape != shape:
+        data = _reshaped(data, shape, "--data")
+    binarize = data.name == "mnist" if args.binarize is None else args.binarize
+    x_test = training.evaluation_inputs(data, binarize)
+    probe_rows = args.train_size or min(_PROBE_ROWS, len(data.x_train))
+    x_train, y_train = data.x_train[:probe_rows], None if data.y_train is None else data.y_train[:probe_rows]
+    if model.variational:
+        numbers = evaluate.report(model, x_test, data.y_test, x_train, y_train, k=args.k,
+                                  iwae_images=args.iwae_images, seed=args.seed, verbose=1)
+    else:  # no ELBO without a posterior: the loss terms, and the pair residuals
+        numbers = model.evaluate(x_test, batch_size=1000, verbose=0, return_dict=True)
+        numbers = {k: float(v) for k, v in numbers.items()}
+        if model.pairs:
+            numbers.update(evaluate.pair_residuals(model, x_test))
+    numbers.update(model=str(args.model), data=data.name, train_size=len(x_train), test_size=len(x_test),
+                   binarized=binarize, backend=keras.backend.backend(), command=" ".join(sys.argv))
     (out / "evaluation.json").write_text(json.dumps(numbers, indent=2))
-    _pictures(model, None, x_test, y_test, out)
-    _print_table(f"{args.model} on {len(x_test)} binarised test digits (nats per example):", numbers)
+    _pictures(model, None, data, x_test, out)
+    what = "binarised " if binarize else ""
+    _print_table(f"{args.model} on {len(x_test)} {what}test rows of {data.name} (nats per example):", numbers)
     return 0
 
 
 def _graph(args):
-    from ladderae import plots
+    from ladderae import datasets, graph, plots
     from ladderae.model import LadderAE
 
-    model = LadderAE(784, **_model_kwargs(args, steps_per_epoch=1))
+    shape = tuple(args.input_shape) if args.input_shape else (*datasets.IMAGE_SHAPE, 1)
+    likelihood = "bernoulli" if args.likelihood == "auto" else args.likelihood
+    model = LadderAE(input_shape=shape, **_model_kwargs(args, steps_per_epoch=1, likelihood=likelihood))
     plots.pairing_graph(model, path=args.output)
-    for e, d, data in sorted(model.graph.edges(data=True)):
-        if data["kind"] == "pair":
-            print(f"{e} ~ {d}: weight {data['weight']}, loss {data['loss']}, stop_gradient {data['stop_gradient']}, "
-                  f"tied {data['tied']}")
+    for e, d, data in graph.pairs(model.graph):
+        print(f"{e} ~ {d}: " + ", ".join(f"{key} {value}" for key, value in data.items() if key != "kind"))
+    for source, tied in graph.ties(model.graph):
+        print(f"tied: the layer making {tied} reuses the kernel of {source}, transposed")
     print(f"{len(model.pairs)} pairs; drawn to {args.output}")
     return 0
 
@@ -172,72 +493,22 @@ def _bench(args):
     return mnist_vs_vae.main(args.arguments)
 
 
-def _add_data_arguments(group):
-    group.add_argument("--data-dir", default=None, help="folder with the MNIST files (or a root holding mnist/)")
-    group.add_argument("--test-size", type=int, default=None, help="use the first N test digits (default: all)")
-    group.add_argument("--seed", type=int, default=0, help="seed of weights, noise and binarisation (default: 0)")
+# ------------------------------------------------------------------- main
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="ladderae", description="Layer-matched deep (variational) autoencoders.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    train = commands.add_parser(
-        "train",
-        help="train a model on MNIST and report test metrics",
-        description="Train a LadderAE on dynamically binarised MNIST, evaluate it on the fixed binarised "
-        "test set and save model.keras and metrics.json into --output. MNIST is read from --data-dir, "
-        "else $LADDERAE_DATA/mnist, else Keras' cache or download.",
-    )
-    _add_model_arguments(train)
-    run = train.add_argument_group("training")
-    run.add_argument("--epochs", type=int, default=10, help="(default: 10)")
-    run.add_argument("--batch-size", type=int, default=128, help="(default: 128)")
-    run.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
-    run.add_argument("--train-size", type=int, default=None, help="use the first N training digits (default: all)")
-    _add_data_arguments(run)
-    run.add_argument("--output", default="runs/latest", help="output folder (default: runs/latest)")
-    run.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2], help="Keras fit verbosity (default: 1)")
-    train.set_defaults(handler=_train)
-
-    score = commands.add_parser(
-        "evaluate",
-        help="score a saved model: ELBO, IWAE bound, active units, probes, pair residuals",
-        description="Load a saved model and compute, on the fixed binarised MNIST test set: the negative ELBO "
-        "and its parts, the IWAE estimate of -log p(x) with K samples, active units, linear-probe and kNN "
-        "accuracy of the latent means, and each pair's residual. Writes evaluation.json and pictures.",
-    )
-    score.add_argument("model", help="a .keras file written by `ladderae train` or model.save")
-    score.add_argument("--k", type=int, default=5000, help="importance samples per image (default: 5000)")
-    score.add_argument("--iwae-images", type=int, default=None,
-                       help="IWAE on the first N test images only (default: all; k=5000 on 10,000 takes minutes)")
-    score.add_argument("--train-size", type=int, default=10000,
-                       help="training digits for the probes (default: 10000)")
-    _add_data_arguments(score)
-    score.add_argument("--output", default=None, help="output folder (default: the model's folder)")
-    score.set_defaults(handler=_evaluate)
-
-    draw = commands.add_parser(
-        "graph",
-        help="draw the pairing graph of a model spec, without training",
-        description="Build the graph a set of model options gives and draw it: encoder and decoder layers, "
-        "flow edges, pair edges labelled with weight and stop-gradient mode, tied pairs marked.",
-    )
-    _add_model_arguments(draw)
-    draw.add_argument("--output", default="pairing_graph.png", help="PNG to write (default: pairing_graph.png)")
-    draw.set_defaults(handler=_graph)
-
-    bench = commands.add_parser(
-        "bench",
-        help="the MNIST benchmark against a plain Keras VAE (benchmarks/mnist_vs_vae.py)",
-        description="Forwards every argument to benchmarks/mnist_vs_vae.py; `ladderae bench --help` shows its options.",
-        add_help=False,
-    )
-    bench.set_defaults(handler=_bench)
-    return parser
+def _one_line(error):
+    return " ".join(str(error).split())
 
 
-def main(argv=None):
+def _run(argv):
+    command = argv[0] if argv else None
+    prog = f"ladderae {command}" if command in ("train", "evaluate", "graph") else "ladderae"
+    if command != "bench":
+        try:
+            _load_plugins(argv)
+        except CommandError as err:
+            sys.stderr.write(f"{prog}: error: argument {err.flag}: {_one_line(err)}\n")
+            return 2
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if args.command == "bench":
@@ -252,8 +523,21 @@ def main(argv=None):
 
     try:
         return args.handler(args)
+    except CommandError as err:
+        sys.stderr.write(f"{prog}: error: argument {err.flag}: {_one_line(err)}\n")
     except (ValueError, DataNotFoundError) as err:  # ladderae's errors name the argument and the fix
-        parser.exit(2, f"ladderae {args.command}: error: {err}\n")
+        sys.stderr.write(f"{prog}: error: {_one_line(err)}\n")
+    return 2
+
+
+def main(argv=None):
+    """Run the command line `argv` (default: sys.argv[1:]): 0 on success, else SystemExit with status 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    with console.tensorflow_logs_filtered():
+        code = _run(argv)
+    if code:
+        sys.exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,0 +1,29 @@
+"""A toy plugin for the CLI tests: a pairing rule, a pair loss, a stop-gradient mode and a likelihood, each new.
+
+`ladderae train --plugin tests/_cli_plugin.py` imports it before the command
+line is checked, so the names below are valid choices there.
+"""
+
+from keras import ops
+
+import ladderae
+from ladderae import graph, likelihoods, stop_gradient
+
+
+@ladderae.pairing_rule("toy_first_only")
+def first_only(g):
+    """Only the pair next to the input."""
+    first = graph.encoder_nodes(g)[0]
+    return [(first, graph.mirror(g, first))]
+
+
+@ladderae.pair_loss("toy_l1")
+def l1(encoder_side, decoder_side):
+    """Mean absolute difference."""
+    return ops.mean(ops.abs(encoder_side - decoder_side))
+
+
+stop_gradient.modes.register("toy_frozen_encoder")(stop_gradient.StopGradientMode("toy_frozen_encoder", True, False, False))
+likelihoods.likelihoods.register("toy_unit_gaussian")(
+    lambda **kwargs: likelihoods.GaussianLikelihood(learn_scale=False, **kwargs)
+)
