@@ -22,6 +22,7 @@ A likelihood over several blocks of the output (the columns of a table, see
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from ladderae import losses
@@ -54,6 +55,9 @@ class Likelihood(keras.layers.Layer):
         """Shape of the parameters for one example whose data have `data_shape` (the decoder's output shape)."""
         return tuple(data_shape)
 
+    def check_support(self, x, name="x"):
+        """Refuse data (a NumPy array) this likelihood cannot score, naming `name` and the fix; any finite value here."""
+
     def nll_terms(self, x, params):
         return {"reconstruction": self.nll(x, params)}
 
@@ -65,6 +69,16 @@ class Likelihood(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="ladderae")
 class BernoulliLikelihood(Likelihood):
     """Bernoulli p(x | z) parameterised by logits."""
+
+    def check_support(self, x, name="x"):
+        """Values in [0, 1]: binary data, or probabilities (grey levels scaled to [0, 1])."""
+        lo, hi = float(np.min(x)), float(np.max(x))
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                f"`{name}` has values in [{lo:g}, {hi:g}], but the Bernoulli likelihood scores values in [0, 1]: "
+                "scale the data to [0, 1] (uint8 images: x / 255), binarise them "
+                "(ladderae.pipeline.DynamicBinarization), or use likelihood='gaussian' for real-valued data."
+            )
 
     def nll(self, x, logits):
         return losses.bernoulli_nll(x, logits)

@@ -78,12 +78,12 @@ def mse(encoder_side, decoder_side):
     return ops.mean(ops.square(encoder_side - decoder_side))
 
 
-NORMALIZED_MSE_EPSILON = 1e-4
+NORMALIZED_MSE_FLOOR = 0.01
 
 
 @pair_loss("normalized_mse")
 def normalized_mse(encoder_side, decoder_side):
-    """MSE per unit divided by that unit's batch variance on the encoder side, averaged over units.
+    """MSE per unit divided by that unit's batch variance on the encoder side (plus a floor), averaged over units.
 
     Scaling both sides by c leaves it unchanged, so with gradient into the
     encoder side (modes `none` and `decoder`) the pair cannot be matched by
@@ -92,10 +92,16 @@ def normalized_mse(encoder_side, decoder_side):
 
     A unit is the last axis, with statistics over all the others, as batch
     normalisation does: a feature of a dense layer (over the batch), a channel
-    of a feature map (over the batch and every position). Per position, the
-    blank borders of MNIST make units constant over the data, and their
-    variance of 0 would weight a tiny mismatch there 1 / epsilon = 10,000 times.
+    of a feature map (over the batch and every position). A unit that is
+    constant over the batch (a dead ReLU, a blank border, a last batch of one
+    example) has variance 0, so the variance gets a floor that scales with the
+    data: ``NORMALIZED_MSE_FLOOR`` (1%) of the mean square of both sides. It
+    keeps the loss scale-free and bounded (a constant unit weighs at most 100
+    times its squared mismatch over the layer's mean square), where a fixed
+    epsilon would weigh it 1 / epsilon times and send plain SGD to NaN.
     """
     axes = tuple(range(len(encoder_side.shape) - 1))
     per_unit = ops.mean(ops.square(encoder_side - decoder_side), axis=axes)
-    return ops.mean(per_unit / (ops.var(encoder_side, axis=axes) + NORMALIZED_MSE_EPSILON))
+    scale = 0.5 * (ops.mean(ops.square(encoder_side)) + ops.mean(ops.square(decoder_side)))
+    floor = NORMALIZED_MSE_FLOOR * scale + 1e-12  # 1e-12: 0 / 0 where both sides are all zero
+    return ops.mean(per_unit / (ops.var(encoder_side, axis=axes) + floor))

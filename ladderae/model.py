@@ -6,6 +6,8 @@ module is the Keras side: training step hooks, metrics, user methods, config.
 """
 
 
+import warnings
+
 import keras
 import networkx as nx
 import numpy as np
@@ -13,6 +15,7 @@ from keras import ops
 
 from ladderae import checks, likelihoods, objective, schedules
 from ladderae import graph as graph_lib
+from ladderae import inputs as inputs_lib
 from ladderae import pairing as pairing_lib
 from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
 from ladderae.network import NodeNetwork
@@ -166,6 +169,7 @@ class LadderAE(keras.Model):
         super().__init__(**kwargs)
         # The graph: the architecture and its pairs; the likelihood declares the output layer's shape.
         shape = _input_shape(input_dim, input_shape)
+        variational = checks.check_bool("variational", variational)
         keras.activations.get(activation)  # an unknown activation fails here, by name, before any layer exists
         self.likelihood = likelihoods.get(likelihood, name="likelihood")
         g = graph_lib.build_graph(
@@ -244,11 +248,7 @@ class LadderAE(keras.Model):
         """Check the examples' shape; return them as the first layer reads them (flattened for a dense layer)."""
         shape = self._graph.graph["input_shape"]
         if tuple(inputs.shape[1:]) != shape:
-            raise ValueError(
-                f"{self.name} expects examples of shape {shape} (from input_dim/input_shape), "
-                f"but got examples of shape {tuple(inputs.shape[1:])}. Reshape the data to (batch, *{shape}) "
-                "or build the model with the matching input_shape."
-            )
+            raise inputs_lib.shape_error(self, inputs.shape[1:])
         return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, *self._graph.nodes[graph_lib.INPUT]["shape"]))
 
     def _draw_noise(self, batch):
@@ -317,11 +317,36 @@ class LadderAE(keras.Model):
         # Keras 3 cannot reduce scalar step metrics across workers: see ladderae.distribute.reducible_metrics.
         return reducible_metrics(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
 
+    # ------------------------------------------------- Keras' loops, checked
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Keras' `fit` on x alone, with the data checked first and `TerminateOnNaN` among the callbacks.
+
+        The checks (`ladderae.inputs`) run before any step, so a refused call
+        never costs the trained weights; a non-finite loss stops training
+        (Keras prints "Invalid loss, terminating training") instead of running
+        every remaining epoch on NaN weights.
+        """
+        inputs_lib.check_call(self, "fit", x, y, kwargs.get("sample_weight"), kwargs.get("validation_data"))
+        kwargs["callbacks"] = inputs_lib.stop_on_nan(kwargs.get("callbacks"))
+        return super().fit(x, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        inputs_lib.check_call(self, "evaluate", x, y, kwargs.get("sample_weight"))
+        return super().evaluate(x, **kwargs)
+
+    def predict(self, x, **kwargs):
+        inputs_lib.check_call(self, "predict", x)
+        return super().predict(x, **kwargs)
+
     # ---------------------------------------------------------- convenience
 
-    def _batched(self, fn, data, batch_size):
+    def _batched(self, fn, data, batch_size, name="x"):
         """Apply `fn` (tensor -> tensor or dict of tensors) batch by batch; NumPy results."""
         data = np.asarray(data)
+        if data.ndim == 0 or len(data) == 0:
+            raise ValueError(f"`{name}` has no rows: pass at least one. Received: {name} with shape {data.shape}.")
+        checks.check_positive_int("batch_size", batch_size)
         parts = [fn(ops.convert_to_tensor(data[i : i + batch_size])) for i in range(0, len(data), batch_size)]
         if isinstance(parts[0], dict):
             return {k: np.concatenate([ops.convert_to_numpy(p[k]) for p in parts]) for k in parts[0]}
@@ -365,9 +390,19 @@ class LadderAE(keras.Model):
 
     def decode(self, z, batch_size=1024):
         """Mean of p(x | z) (pixel probabilities for Bernoulli), in the input's shape."""
+        self._check_codes(z)
         return self._batched(
-            lambda b: ops.reshape(self.likelihood(self._decoder_params(b)), (-1, *self._data_shape)), z, batch_size
+            lambda b: ops.reshape(self.likelihood(self._decoder_params(b)), (-1, *self._data_shape)), z, batch_size,
+            "z",
         )
+
+    def _check_codes(self, z):
+        shape = np.shape(z)
+        if len(shape) != 2 or shape[1] != self.latent_dim:
+            raise ValueError(
+                f"`z` must hold latent codes of width latent_dim={self.latent_dim}, shape (n, {self.latent_dim}). "
+                f"Received: z with shape {shape}."
+            )
 
     def reconstruct(self, x, sample=False, batch_size=1024):
         """decode(encode(x)): deterministic through the posterior mean unless `sample`."""
@@ -387,7 +422,19 @@ class LadderAE(keras.Model):
     _NOISE_STATE = "seed_generator_state"
 
     def save_own_variables(self, store):
-        """Keras' variables plus the sampling-noise state, so a reloaded model samples the same noise."""
+        """Keras' variables plus the sampling-noise state, so a reloaded model samples the same noise.
+
+        Warns when a weight is NaN or infinite (a diverged run): such a model
+        predicts NaN, and the file is still written so that it can be inspected.
+        """
+        bad = [v.path for v in self.weights if not np.all(np.isfinite(ops.convert_to_numpy(v)))]
+        if bad:
+            warnings.warn(
+                f"Saving {self.name} with non-finite weights in {', '.join(bad[:5])}"
+                f"{' and more' if len(bad) > 5 else ''}: training diverged, and this model predicts NaN. "
+                "Retrain with a lower learning rate (or restore a checkpoint from before the divergence).",
+                stacklevel=2,
+            )
         super().save_own_variables(store)
         store[self._NOISE_STATE] = self.seed_generator.state
 

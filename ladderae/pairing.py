@@ -15,7 +15,7 @@ your own with the decorator and use it by name, or pass the function itself:
 
 from ladderae import graph as graph_lib
 from ladderae import pair_kinds
-from ladderae.checks import is_positive_int
+from ladderae.checks import check_bool, is_positive_int
 from ladderae.registry import Registry
 
 __all__ = ["pairing_rules", "pairing_rule", "get", "explicit_pairs", "kind_arguments", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
@@ -58,6 +58,12 @@ def every(graph, k=2):
     """Mirror pairs at every k-th depth: k, 2k, 3k, ..."""
     if not is_positive_int(k):
         raise graph_lib.GraphError(f"`pairing_options['k']` must be a positive integer. Received: k={k!r}")
+    depth = len(graph_lib.encoder_nodes(graph))
+    if k > depth:
+        raise graph_lib.GraphError(
+            f"`pairing_options['k']`={k} is deeper than the encoder ({depth} layers): rule 'every' would pair "
+            f"nothing. Use k <= {depth}, or pairing='none' for no pairs."
+        )
     return [(e, graph_lib.mirror(graph, e)) for e in graph_lib.encoder_nodes(graph) if graph.nodes[e]["depth"] % k == 0]
 
 
@@ -74,7 +80,12 @@ def _rule_pairs(graph, pairing, options):
         found = rule(graph, **options)
     except TypeError as err:
         raise graph_lib.GraphError(f"Pairing rule {pairing!r} rejected pairing_options={options!r}: {err}") from err
-    found = list(found or [])
+    if found is None:
+        raise graph_lib.GraphError(
+            f"Pairing rule {pairing!r} returned None: return a list of (encoder_node, decoder_node) pairs "
+            "([] for no pairs; did the function miss a `return`?)."
+        )
+    found = list(found)
     for item in found:
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and all(isinstance(n, str) for n in item)):
             raise graph_lib.GraphError(
@@ -147,13 +158,14 @@ def apply_pairing(graph, pairing="mirror", *, pairing_options=None, pair_kind="c
     """
     found = resolve_pairs(graph, pairing, pairing_options)
     n = len(found)
-    if n == 0 and tied_weights is True:
+    if n == 0 and not isinstance(tied_weights, (list, tuple)) and check_bool("tied_weights", tied_weights):
         raise graph_lib.GraphError(
             "`tied_weights=True` ties each pair's decoder layer to its encoder layer, but the pairing gives no "
             "pairs. Use pairing='mirror' (with pair_kind=None to tie without a pair loss)."
         )
     kinds = _per_pair("pair_kind", pair_kind, n, _is_name)
-    tied = _per_pair("tied_weights", tied_weights, n, lambda v: isinstance(v, bool))
+    tied = _per_pair("tied_weights", tied_weights, n, lambda v: not isinstance(v, (list, tuple)))
+    tied = [check_bool("tied_weights", value) for value in tied]
     per_pair = {  # each argument a kind declares, broadcast to one value per pair
         argument: _per_pair(argument, value, n, lambda v: not isinstance(v, (list, tuple)))
         for argument, value in kind_settings.items()
