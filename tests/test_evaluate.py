@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from keras import ops
+from conftest import bits, numpy, tiny_model, uniform
 
 import ladderae
 from ladderae import evaluate
@@ -51,7 +51,7 @@ def broad_posterior_model():
     """A random Bernoulli VAE whose posterior is far too broad: big gaps between the bounds."""
     model = ladderae.LadderAE(20, encoder=[16], latent_dim=4, seed=0)
     model.node_layers["z"]["log_var"].bias.assign(np.full(4, 1.0, "float32"))
-    x = (np.random.default_rng(1).random((200, 20)) < 0.3).astype("float32")
+    x = bits((200, 20), p=0.3, seed=1)
     return model, x
 
 
@@ -83,11 +83,11 @@ def test_elbo_parts_add_up_and_match_evaluate():
 def test_switching_off_a_unit_makes_it_inactive():
     model = ladderae.LadderAE(20, encoder=[16], latent_dim=4, seed=0, activation="tanh")
     model.node_layers["z"]["mean"].kernel.assign(
-        ops.convert_to_numpy(model.node_layers["z"]["mean"].kernel) * 10.0
+        numpy(model.node_layers["z"]["mean"].kernel) * 10.0
     )
-    x = np.random.default_rng(2).random((300, 20)).astype("float32")
+    x = uniform((300, 20), seed=2)
     before, _ = evaluate.active_units(model, x)
-    kernel = ops.convert_to_numpy(model.node_layers["z"]["mean"].kernel)
+    kernel = numpy(model.node_layers["z"]["mean"].kernel)
     kernel[:, 2] = 0.0
     model.node_layers["z"]["mean"].kernel.assign(kernel)
     after, variances = evaluate.active_units(model, x)
@@ -109,7 +109,7 @@ def test_probes_read_separable_labels_and_not_random_ones():
 
 def test_pair_residuals_agree_with_the_training_metric_on_a_deterministic_model():
     model = ladderae.LadderAE(20, encoder=[16, 8], latent_dim=4, variational=False, seed=0)
-    x = np.random.default_rng(3).random((64, 20)).astype("float32")
+    x = uniform((64, 20), seed=3)
     model.compile(optimizer="adam")
     metrics = model.evaluate(x, batch_size=64, verbose=0, return_dict=True)
     residuals = evaluate.pair_residuals(model, x)
@@ -123,7 +123,7 @@ def test_report_on_real_digits(mnist_slice):
     model = ladderae.LadderAE(784, encoder=[64], latent_dim=8, seed=0)
     # Switch off latent units 2 and 5: an untrained model keeps the other six active on digits (variances 0.07-0.15
     # on both backends, the threshold is 0.01), so the report must count exactly 6 of 8.
-    kernel = ops.convert_to_numpy(model.node_layers["z"]["mean"].kernel)
+    kernel = numpy(model.node_layers["z"]["mean"].kernel)
     kernel[:, [2, 5]] = 0.0
     model.node_layers["z"]["mean"].kernel.assign(kernel)
     out = evaluate.report(model, x_test, y_test[:200], x_train[:1000], y_train[:1000], k=20, iwae_images=50,
@@ -153,7 +153,7 @@ def _probe_data(n_train=12, n_test=6, width=3):
                                 lambda m, x: evaluate.report(m, x, k=2, verbose=0)],
                          ids=["elbo", "iwae_nll", "active_units", "pair_residuals", "report"])
 def test_model_evaluations_refuse_zero_rows_by_name(fn):
-    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2, seed=0)
+    model = tiny_model()
     with pytest.raises(ValueError, match=r"`x` has no examples.*shape \(0, 6\)"):
         fn(model, np.zeros((0, 6), "float32"))
 

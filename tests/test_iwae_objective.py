@@ -5,6 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
+from conftest import fixed_weights
 from keras import ops
 
 import ladderae
@@ -16,9 +17,7 @@ X = (RNG.random((64, 10)) > 0.5).astype("float32")
 def build(k, **kwargs):
     model = ladderae.LadderAE(10, encoder=[8, 6], latent_dim=3, seed=0, objective="iwae", k=k,
                               **({"pairing": "none"} | kwargs))
-    rng = np.random.default_rng(1)
-    model.set_weights([rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
-    return model
+    return fixed_weights(model, 0.5)
 
 
 def numpy_bound(model, x, out, k):
