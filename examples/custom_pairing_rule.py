@@ -2,8 +2,10 @@
 
 Run: python examples/custom_pairing_rule.py
 A rule is a plain function from the architecture graph to (encoder, decoder)
-node pairs; registering it gives it a name usable everywhere (the CLI's
---pairing too, once the module that registers it is imported).
+node pairs; registering it gives it a name usable everywhere. The command line
+imports this file first when told so, and then accepts the name:
+
+    ladderae train --plugin examples/custom_pairing_rule.py --pairing wide_only --pairing-option min_units=200
 """
 
 import ladderae

@@ -423,10 +423,10 @@ def _train(args):
 
 
 def _load_model(path):
-    import keras
+    from ladderae.saving import load_model
 
     try:
-        return keras.saving.load_model(path)
+        return load_model(path)
     except (OSError, ValueError) as err:
         raise CommandError("model", f"{path} could not be loaded: {err}") from err
 

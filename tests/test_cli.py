@@ -2,7 +2,9 @@
 
 import json
 import os
+import re
 import runpy
+import shlex
 import subprocess
 import sys
 
@@ -172,12 +174,19 @@ def test_deterministic_vectors_train_without_prior_pictures(tmp_path, files):
     assert sorted(p.name for p in out.glob("*.png")) == ["history.png", "pairing_graph.png"]
 
 
-def test_conv_flags_build_a_conv_model(tmp_path, files):
+def test_conv_flags_build_a_conv_model_and_a_plain_autoencoder_draws_no_samples(tmp_path, files):
     out = tmp_path / "conv"
     assert cli.main(["train", "--data", str(files / "images.npy"), *SMALL, "--conv", "4", "--kernel-size", "3",
-                     "--strides", "2", "--encoder", "--output", str(out)]) == 0
+                     "--strides", "2", "--encoder", "--deterministic", "--output", str(out)]) == 0
     model = keras.saving.load_model(out / "model.keras")
     assert model.graph.nodes["e1"]["layer"] == "conv" and model.graph.nodes["e1"]["shape"] == (4, 4, 4)
+    assert (out / "reconstructions.png").stat().st_size > 0 and not (out / "samples.png").exists()
+
+
+def test_a_damaged_model_file_is_one_line_naming_it(tmp_path, capsys):
+    (tmp_path / "model.keras").write_bytes(b"PK\x03\x04 not a whole zip")
+    code, out = run(["evaluate", str(tmp_path / "model.keras")], capsys)
+    assert code == 2 and "argument model" in out.err and "damaged" in out.err and "\n" not in out.err.strip()
 
 
 def test_a_plugin_registers_a_rule_loss_mode_and_likelihood_for_the_cli(tmp_path, files, registries, capsys):
@@ -204,6 +213,19 @@ def test_the_custom_pairing_rule_example_works_from_the_cli(tmp_path, registries
                      "256", "64", "--pairing", "wide_only", "--pairing-option", "min_units=200",
                      "--output", str(target)]) == 0
     assert "2 pairs" in capsys.readouterr().out and target.stat().st_size > 0
+
+
+def test_every_command_line_in_the_readme_parses(registries, monkeypatch):
+    """The README's `ladderae ...` lines use real flags and names (plugins imported, nothing run)."""
+    monkeypatch.chdir(REPO)
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    lines = [line.split("#")[0] for block in blocks for line in block.splitlines() if line.startswith("ladderae ")]
+    assert len(lines) >= 6
+    for line in lines:
+        argv = shlex.split(line)[1:]
+        cli._load_plugins(argv)
+        args = cli.build_parser().parse_args(argv)
+        assert args.command in ("train", "evaluate", "graph"), line
 
 
 def test_custom_pairing_rule_example_runs(registries, capsys):
@@ -253,6 +275,7 @@ BAD = [
     (["--data", "{files}/images.npy", "--likelihood", "gaussian"], "--likelihood"),
     (["--data", "{files}/table.csv", "--likelihood", "bernoulli"], "--likelihood"),
     (["--data", "{files}/vectors.npy", "--input-shape", "5", "5"], "--input-shape"),
+    (["--data", "{files}/vectors.npy", "--learning-rate", "1e30"], "--learning-rate"),  # diverges: nothing saved
 ]
 
 
