@@ -14,6 +14,11 @@ import ladderae
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
+# tests/_*.py are helpers the tests import or run themselves (workers, a CLI plugin that registers names, the
+# gradient table): --doctest-modules must not import them at collection, where a plugin's registrations would leak
+# into every test.
+collect_ignore_glob = ["_*.py"]
+
 
 def numpy(x):
     """A backend tensor (or anything array-like) as a NumPy array."""
