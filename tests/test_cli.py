@@ -311,10 +311,18 @@ def test_missing_mnist_is_an_actionable_error(tmp_path, capsys):
     assert code == 2 and "train-images-idx3-ubyte" in out.err and "\n" not in out.err.strip()
 
 
-def test_the_command_shows_no_tensorflow_log_lines(tmp_path):
-    """A fresh process on this backend: TensorFlow's C++ start-up lines never reach the console."""
+def test_the_command_shows_no_tensorflow_log_lines_but_what_the_user_should_see(tmp_path):
+    """A fresh process on this backend: TensorFlow's C++ lines never reach the console, Python's warnings do.
+
+    The plugin imports TensorFlow after the command started, as a tf.data input or
+    TensorBoard does on JAX, and warns.
+    """
+    plugin = tmp_path / "loads_tf.py"
+    plugin.write_text("import warnings\nimport tensorflow\nwarnings.warn('a warning the user should see')\n")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"}  # the filter must not rely on the log level
-    done = subprocess.run([sys.executable, "-m", "ladderae.cli", "graph", "--encoder", "8", "--latent-dim", "2",
-                           "--output", str(tmp_path / "g.png")], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "ladderae.cli", "graph", "--plugin", str(plugin), "--encoder", "8",
+                           "--latent-dim", "2", "--output", str(tmp_path / "g.png")],
+                          capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0 and "1 pairs" in done.stdout, done.stderr
-    assert done.stderr.strip() == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2 and "UserWarning: a warning the user should see" in lines[0], done.stderr
