@@ -1,5 +1,7 @@
 """Tables of numeric, categorical and binary columns: schema, per-column loss, frames in and out, bad input."""
 
+import json
+
 import keras
 import numpy as np
 import pandas as pd
@@ -338,7 +340,9 @@ def test_diamonds_example_runs_on_a_slice(tmp_path):
         assert {"rmse_price", "accuracy_cut", "accuracy_color", "accuracy_clarity", "neg_elbo"} <= set(figures)
         mean, sd = figures["neg_elbo"]
         assert np.isfinite(mean) and sd == 0.0  # one seed
-    assert (tmp_path / "columns.png").exists() and (tmp_path / "results.json").exists()
+    assert (tmp_path / "columns.png").exists()
+    written = json.loads((tmp_path / "results.json").read_text())  # what it printed is what it wrote
+    assert written["rows"] == 1500 and written["mean_sd"] == json.loads(json.dumps(results))
 
 
 # ------------------------------------------------------- bad or edge tables
