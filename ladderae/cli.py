@@ -30,6 +30,7 @@ import importlib.util
 import json
 import math
 import pathlib
+import re
 import sys
 import tempfile
 
@@ -37,7 +38,7 @@ from ladderae import console
 
 __all__ = ["main", "build_parser"]
 
-# Arguments of ladderae.data.load and training.likelihood_for -> the flag a user typed.
+# Arguments of ladderae.data.load, training.likelihood_for and LadderAE -> the flag a user typed.
 _FLAGS = {
     "source": "--data",
     "test": "--test-data",
@@ -45,8 +46,14 @@ _FLAGS = {
     "test_size": "--test-size",
     "validation_split": "--validation-split",
     "test_split": "--test-split",
-    "likelihood": "--likelihood",
     "binarize": "--binarize",
+    **{name: "--" + name.replace("_", "-") for name in (
+        "encoder", "latent_dim", "conv", "kernel_size", "strides", "input_shape", "pairing", "consistency_weight",
+        "consistency_loss", "stop_gradient", "likelihood", "beta", "free_bits", "activation",
+    )},
+    "variational": "--deterministic",
+    "pairing_options": "--pairing-option",
+    "tied_weights": "--tied",
 }
 _PROBE_ROWS = 10000  # training rows evaluate's probes read by default
 
@@ -70,6 +77,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _checked_number(convert, test, what):
+    """An argparse type: `convert` the text, then insist on `test`; the error says `what` was expected."""
+
     def parse(text):
         try:
             value = convert(text)
@@ -79,7 +88,6 @@ def _checked_number(convert, test, what):
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
         return value
 
-    parse.__name__ = what  # argparse names the type in some messages
     return parse
 
 
@@ -186,7 +194,8 @@ def _add_data_arguments(group):
     group.add_argument("--test-size", type=_positive_int, default=None, help="use the first N test rows (default: all)")
     group.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
                        help="binarise values in [0, 1] (training afresh each epoch, test once); default: MNIST only")
-    group.add_argument("--seed", type=_seed, default=0, help="seed of weights, noise, splits and binarisation (default: 0)")
+    group.add_argument("--seed", type=_seed, default=0,
+                       help="seed of weights, noise, splits and binarisation (default: 0)")
 
 
 def build_parser():
@@ -500,6 +509,16 @@ def _one_line(error):
     return " ".join(str(error).split())
 
 
+def _flag_named_in(message):
+    """The flag of the first argument `message` names as code (`kernel_size`, depths=, pairing_options), or None.
+
+    Plain words are not read as names: "the test set" is not about --test-data.
+    """
+    names = re.finditer(r"`(\w+)|\b(\w+)=|\b(\w+_\w+)\b", message)
+    flags = (_FLAGS.get(next(group for group in match.groups() if group)) for match in names)
+    return next((flag for flag in flags if flag), None)
+
+
 def _run(argv):
     command = argv[0] if argv else None
     prog = f"ladderae {command}" if command in ("train", "evaluate", "graph") else "ladderae"
@@ -526,7 +545,8 @@ def _run(argv):
     except CommandError as err:
         sys.stderr.write(f"{prog}: error: argument {err.flag}: {_one_line(err)}\n")
     except (ValueError, DataNotFoundError) as err:  # ladderae's errors name the argument and the fix
-        sys.stderr.write(f"{prog}: error: {_one_line(err)}\n")
+        flag = _flag_named_in(str(err))
+        sys.stderr.write(f"{prog}: error: {f'argument {flag}: ' if flag else ''}{_one_line(err)}\n")
     return 2
 
 

@@ -25,7 +25,7 @@ import threading
 __all__ = ["tensorflow_logs_filtered", "is_tensorflow_log_line", "import_keras_quietly"]
 
 _LOG_LINE = re.compile(
-    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\] "  # absl: I0000 00:00:1796224603.079807  4641 port.cc:153]
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\] "  # absl: I0000 00:00:1796224603.079807 4641 a.cc:1]
     r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "  # TensorFlow's own format before absl
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|To enable the following instructions: .* rebuild TensorFlow)"

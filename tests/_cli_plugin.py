@@ -23,7 +23,8 @@ def l1(encoder_side, decoder_side):
     return ops.mean(ops.abs(encoder_side - decoder_side))
 
 
-stop_gradient.modes.register("toy_frozen_encoder")(stop_gradient.StopGradientMode("toy_frozen_encoder", True, False, False))
+frozen_encoder = stop_gradient.StopGradientMode("toy_frozen_encoder", True, False, False)  # like `encoder`
+stop_gradient.modes.register(frozen_encoder.name)(frozen_encoder)
 likelihoods.likelihoods.register("toy_unit_gaussian")(
     lambda **kwargs: likelihoods.GaussianLikelihood(learn_scale=False, **kwargs)
 )

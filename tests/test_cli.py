@@ -120,7 +120,8 @@ def test_a_tiny_mnist_run_saves_a_loadable_model_and_metrics(tmp_path, data_root
                      "--train-size", "300", "--test-size", "100", "--data-dir", str(data_root)]) == 0
     numbers = json.loads((tmp_path / "evaluation.json").read_text())
     assert numbers["iwae_k"] == 10 and numbers["iwae_images"] == 20 and numbers["test_size"] == 100
-    assert {"neg_elbo", "iwae_nll", "active_units", "linear_probe_accuracy", "knn_accuracy", "pair_e1_d1"} <= set(numbers)
+    expected = {"neg_elbo", "iwae_nll", "active_units", "linear_probe_accuracy", "knn_accuracy", "pair_e1_d1"}
+    assert expected <= set(numbers)
 
 
 def test_own_images_train_evaluate_and_write_tensorboard(tmp_path, files, capsys):
@@ -276,6 +277,9 @@ BAD = [
     (["--data", "{files}/table.csv", "--likelihood", "bernoulli"], "--likelihood"),
     (["--data", "{files}/vectors.npy", "--input-shape", "5", "5"], "--input-shape"),
     (["--data", "{files}/vectors.npy", "--learning-rate", "1e30"], "--learning-rate"),  # diverges: nothing saved
+    (["--data", "{files}/vectors.npy", "--conv", "4"], "--conv"),  # the model's own errors get their flag too
+    (["--pairing", "depths", "--pairing-option", "depths=[5]"], "--pairing-option"),
+    (["--data", "{files}/images.npy", "--conv", "4", "--kernel-size", "3", "3"], "--kernel-size"),
 ]
 
 
