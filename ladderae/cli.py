@@ -328,12 +328,13 @@ def _load_data(args, *, validation_split, train_size, schema=None):
         raise CommandError(_FLAGS.get(err.argument, "--data"), err.problem) from err
 
 
-def _reshaped(data, shape, flag):
-    """`data` with every example reshaped to `shape`, or a CommandError when the sizes differ."""
+def _reshaped(data, shape, flag, fix):
+    """`data` with every example reshaped to `shape`, or a CommandError (saying `fix`) when the sizes differ."""
     shape = tuple(shape)
     if math.prod(shape) != math.prod(data.example_shape):
-        raise CommandError(flag, f"{shape} holds {math.prod(shape)} values, but the examples of {data.name} have "
-                           f"shape {data.example_shape} ({math.prod(data.example_shape)} values).")
+        raise CommandError(flag, f"the examples of {data.name} have shape {data.example_shape} "
+                           f"({math.prod(data.example_shape)} values), which cannot become {shape} "
+                           f"({math.prod(shape)} values): {fix}.")
     arrays = {k: getattr(data, k).reshape(-1, *shape) for k in ("x_train", "x_validation", "x_test")}
     return dataclasses.replace(data, **arrays)
 
@@ -389,7 +390,7 @@ def _train(args):
     board = _writable_folder(args.tensorboard, "--tensorboard") if args.tensorboard else None
     data = _load_data(args, validation_split=args.validation_split, train_size=args.train_size)
     if args.input_shape:
-        data = _reshaped(data, args.input_shape, "--input-shape")
+        data = _reshaped(data, args.input_shape, "--input-shape", "give a shape with as many values")
     binarize = data.name == "mnist" if args.binarize is None else args.binarize
     likelihood = _likelihood(data, args, binarize)
     kwargs = _model_kwargs(args, steps_per_epoch=-(-len(data.x_train) // args.batch_size), likelihood=likelihood)
@@ -453,7 +454,7 @@ def _evaluate(args):
     data = _load_data(args, validation_split=0.0, train_size=None, schema=schema)
     shape = tuple(model.graph.graph["input_shape"])
     if data.example_shape != shape:
-        data = _reshaped(data, shape, "--data")
+        data = _reshaped(data, shape, "--data", f"{args.model} takes examples of shape {shape}; give data of that size")
     binarize = data.name == "mnist" if args.binarize is None else args.binarize
     x_test = training.evaluation_inputs(data, binarize)
     probe_rows = args.train_size or min(_PROBE_ROWS, len(data.x_train))

@@ -164,7 +164,7 @@ def test_a_csv_table_trains_and_evaluates(tmp_path, files, capsys):
     assert code == 2 and "--data" in err.err and "colour" in err.err
 
 
-def test_deterministic_vectors_train_without_prior_pictures(tmp_path, files):
+def test_deterministic_vectors_train_without_prior_pictures(tmp_path, files, capsys):
     """Standardised vectors: gaussian_unit chosen, no image pictures, and a plain autoencoder gets no samples."""
     out = tmp_path / "vectors"
     assert cli.main(["train", "--data", str(files / "vectors.npy"), *SMALL, "--deterministic",
@@ -173,6 +173,11 @@ def test_deterministic_vectors_train_without_prior_pictures(tmp_path, files):
     assert metrics["likelihood"] == "gaussian_unit" and metrics["kind"] == "vectors"
     assert "kl" not in metrics["test"] and np.isfinite(metrics["test"]["reconstruction"])
     assert sorted(p.name for p in out.glob("*.png")) == ["history.png", "pairing_graph.png"]
+    assert cli.main(["evaluate", str(out / "model.keras"), "--data", str(files / "vectors.npy")]) == 0
+    numbers = json.loads((out / "evaluation.json").read_text())  # no ELBO without a posterior: the loss terms
+    assert numbers["test_size"] == 30 and "iwae_nll" not in numbers and np.isfinite(numbers["reconstruction"])
+    code, err = run(["evaluate", str(out / "model.keras"), "--data", str(files / "images.npy")], capsys)
+    assert code == 2 and "argument --data" in err.err and "(8, 8, 1)" in err.err and "shape (6,)" in err.err
 
 
 def test_conv_flags_build_a_conv_model_and_a_plain_autoencoder_draws_no_samples(tmp_path, files):
