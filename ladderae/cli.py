@@ -8,14 +8,16 @@
     ladderae train --plugin examples/custom_pairing_rule.py --pairing wide_only --pairing-option min_units=200
 
 `--data` takes MNIST (the default), a .npy/.npz array, an idx folder or a CSV
-table (see `ladderae.data`). The choices of `--pairing`, `--consistency-loss`,
-`--stop-gradient` and `--likelihood` are the registered names, read after every
+table (see `ladderae.data`). The choices of `--pairing`, `--pair-kind`,
+`--consistency-loss`, `--stop-gradient` and `--likelihood` are the registered
+names, read after every
 `--plugin` module (a .py file or an importable module) has been imported, so
-the rules, losses, modes and likelihoods it registers are accepted.
+the rules, kinds, losses, modes and likelihoods it registers are accepted.
 
-Every argument of `ladderae.LadderAE` has a flag, with three limits that only
+Every argument of `ladderae.LadderAE` has a flag, with four limits that only
 Python lifts: per-pair settings are one value for all pairs (lists per pair and
-explicit pair lists are Python-only), `beta` is a number with an optional
+explicit pair lists are Python-only), a custom pair kind's own settings are
+Python-only, `beta` is a number with an optional
 linear warm-up (`--warmup-epochs`; other schedules are Python-only), and a
 likelihood is a registered name (a likelihood object is Python-only: register
 it by name in a --plugin module). `ladderae COMMAND --help` lists the flags.
@@ -48,8 +50,9 @@ _FLAGS = {
     "test_split": "--test-split",
     "binarize": "--binarize",
     **{name: "--" + name.replace("_", "-") for name in (
-        "encoder", "latent_dim", "conv", "kernel_size", "strides", "input_shape", "pairing", "consistency_weight",
-        "consistency_loss", "stop_gradient", "likelihood", "beta", "free_bits", "activation",
+        "encoder", "latent_dim", "conv", "kernel_size", "strides", "input_shape", "pairing", "pair_kind",
+        "consistency_weight", "consistency_loss", "stop_gradient", "likelihood", "beta", "free_bits", "objective", "k",
+        "activation",
     )},
     "variational": "--deterministic",
     "pairing_options": "--pairing-option",
@@ -148,7 +151,7 @@ def _load_plugins(argv):
 
 
 def _add_model_arguments(parser):
-    from ladderae import likelihoods, losses, pairing, stop_gradient
+    from ladderae import likelihoods, losses, objective, pair_kinds, pairing, stop_gradient
 
     group = parser.add_argument_group("model")
     group.add_argument("--encoder", type=_positive_int, nargs="*", default=[512, 256], metavar="UNITS",
@@ -165,6 +168,8 @@ def _add_model_arguments(parser):
                        help="pairing rule (default: mirror)")
     group.add_argument("--pairing-option", type=_pairing_option, action="append", default=[], metavar="KEY=VALUE",
                        help="option of the pairing rule, JSON value: --pairing depths --pairing-option depths=[2]")
+    group.add_argument("--pair-kind", default="consistency", choices=pair_kinds.pair_kinds.names,
+                       help="what each pair computes (default: consistency, a loss between e_i and d_i)")
     group.add_argument("--consistency-weight", type=_non_negative, default=1.0,
                        help="weight of each pair's loss (default: 1)")
     group.add_argument("--consistency-loss", default="mse", choices=losses.pair_losses.names,
@@ -178,6 +183,9 @@ def _add_model_arguments(parser):
     group.add_argument("--warmup-epochs", type=_non_negative, default=0.0,
                        help="raise beta linearly from 0 over this many epochs (default: 0, no warm-up)")
     group.add_argument("--free-bits", type=_non_negative, default=0.0, help="minimum KL per latent dimension, nats")
+    group.add_argument("--objective", default="elbo", choices=objective.OBJECTIVES,
+                       help="elbo (default) or iwae, the importance-weighted bound with --k samples")
+    group.add_argument("--k", type=_positive_int, default=1, help="posterior samples per example of --objective iwae")
     group.add_argument("--activation", default="relu", help="hidden activation (default: relu)")
     group.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
                        help="import this .py file or module first, so the names it registers are accepted (repeatable)")
@@ -293,6 +301,7 @@ def _model_kwargs(args, steps_per_epoch, likelihood):
         variational=not args.deterministic,
         pairing=args.pairing,
         pairing_options=dict(args.pairing_option),
+        pair_kind=args.pair_kind,
         consistency_weight=args.consistency_weight,
         consistency_loss=args.consistency_loss,
         stop_gradient=args.stop_gradient,
@@ -300,6 +309,8 @@ def _model_kwargs(args, steps_per_epoch, likelihood):
         likelihood=likelihood,
         beta=beta,
         free_bits=args.free_bits,
+        objective=args.objective,
+        k=args.k,
         activation=args.activation,
     )
 

@@ -1,4 +1,4 @@
-"""A toy plugin for the CLI tests: a pairing rule, a pair loss, a stop-gradient mode and a likelihood, each new.
+"""A toy plugin for the CLI tests: a pairing rule, pair kind, pair loss, stop-gradient mode and likelihood, each new.
 
 `ladderae train --plugin tests/_cli_plugin.py` imports it before the command
 line is checked, so the names below are valid choices there.
@@ -7,7 +7,7 @@ line is checked, so the names below are valid choices there.
 from keras import ops
 
 import ladderae
-from ladderae import graph, likelihoods, stop_gradient
+from ladderae import graph, likelihoods, pair_kinds, stop_gradient
 
 
 @ladderae.pairing_rule("toy_first_only")
@@ -15,6 +15,17 @@ def first_only(g):
     """Only the pair next to the input."""
     first = graph.encoder_nodes(g)[0]
     return [(first, graph.mirror(g, first))]
+
+
+@ladderae.pair_kind("toy_gap")
+class Gap(pair_kinds.PairKind):
+    """Reports the mean absolute gap between e_i and d_i, trains nothing."""
+
+    def term_names(self, e, d, data):
+        return [f"gap_{e}_{d}"]
+
+    def loss_terms(self, outputs, e, d, data, step):
+        return {f"gap_{e}_{d}": ops.stop_gradient(ops.mean(ops.abs(outputs[e] - outputs[d])))}, None
 
 
 @ladderae.pair_loss("toy_l1")

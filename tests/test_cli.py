@@ -90,6 +90,7 @@ def test_help_lists_every_model_option_and_the_registered_names(capsys):
     code, out = run(["train", "--help"], capsys)
     assert code == 0
     for flag in ("--encoder", "--latent-dim", "--conv", "--kernel-size", "--strides", "--input-shape", "--pairing",
+                 "--pair-kind", "--objective", "--k",
                  "--pairing-option", "--stop-gradient", "--tied", "--consistency-weight", "--consistency-loss",
                  "--warmup-epochs", "--free-bits", "--data", "--test-data", "--validation-split", "--binarize",
                  "--tensorboard", "--plugin"):
@@ -211,6 +212,8 @@ def test_a_plugin_registers_a_rule_loss_mode_and_likelihood_for_the_cli(tmp_path
                      str(files / "vectors.npy"), "--k", "5"]) == 0
     numbers = json.loads((out / "evaluation.json").read_text())
     assert numbers["pair_e1_d1"] >= 0 and np.isfinite(numbers["neg_elbo"])
+    assert cli.main(["graph", "--plugin", str(PLUGIN), "--pair-kind", "toy_gap", "--output", str(out / "g.png")]) == 0
+    assert "e1 ~ d1: pair_kind toy_gap" in capsys.readouterr().out
 
 
 def test_the_custom_pairing_rule_example_works_from_the_cli(tmp_path, registries, capsys):
@@ -256,6 +259,7 @@ BAD = [
     (["--learning-rate", "nan"], "--learning-rate"),
     (["--consistency-weight", "nan"], "--consistency-weight"),
     (["--beta", "inf"], "--beta"),
+    (["--k", "3"], "--k"),  # the ELBO takes one sample: the model's own error, under its flag
     (["--free-bits", "-0.5"], "--free-bits"),
     (["--seed", "-1"], "--seed"),
     (["--encoder", "32", "0"], "--encoder"),
