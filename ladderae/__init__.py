@@ -25,6 +25,7 @@ from ladderae import (  # noqa: E402
     plots,
     schedules,
     stop_gradient,
+    summaries,
     tabular,
 )
 from ladderae.columns import Binary, Categorical, Numeric
@@ -77,5 +78,6 @@ __all__ = [
     "plots",
     "schedules",
     "stop_gradient",
+    "summaries",
     "tabular",
 ]
