@@ -1,0 +1,31 @@
+"""The README's benchmark tables are the ones the benchmark wrote (benchmarks/results/**/results.md), verbatim."""
+
+import pytest
+from conftest import REPO
+
+RESULTS = sorted((REPO / "benchmarks" / "results").glob("**/results.md"))
+
+
+def tables(text):
+    """Each markdown table (a run of lines starting with '|') as one string."""
+    found, current = [], []
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("|"):
+            current.append(line.rstrip())
+        elif current:
+            found.append("\n".join(current))
+            current = []
+    return found
+
+
+def test_there_are_results_to_check():
+    assert REPO / "benchmarks" / "results" / "results.md" in RESULTS
+
+
+@pytest.mark.parametrize("results", RESULTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_table_of_the_results_is_in_the_readme_unchanged(results):
+    readme = tables((REPO / "README.md").read_text())
+    expected = tables(results.read_text())
+    assert expected, f"{results} has no table"
+    for table in expected:
+        assert table in readme, f"README.md lacks this table of {results.relative_to(REPO)} (or has it edited):\n{table}"
