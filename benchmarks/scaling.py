@@ -87,7 +87,7 @@ def measure(args):
     (x_train, _), _ = training.mnist_splits(args.data_dir, train_size=args.train_size, test_size=1)
     keras.utils.set_random_seed(0)
     with distribution.scope() if distribution else contextlib.nullcontext():
-        model = ladderae.LadderAE(784, seed=0, **MODEL)
+        model = ladderae.LadderAE(input_shape=x_train.shape[1:], seed=0, **MODEL)
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         timer = training.EpochTimer()
         data = pipeline.DynamicBinarization(x_train, batch, seed=0)
@@ -180,7 +180,7 @@ def main(argv=None):
         print(json.dumps(measure(args)))
         return 0
     sys.path.insert(0, str(HERE))
-    from mnist_vs_vae import machine, versions
+    from mnistbench.run import environment
 
     runs = []
     for round_ in range(args.rounds):
@@ -190,7 +190,7 @@ def main(argv=None):
                 print(f"round {round_ + 1}: {backend} on {runs[-1]['device']}: "
                       f"{runs[-1]['examples_per_second']:.0f} examples/s", flush=True)
     rows = summarize(runs)
-    report = {"machine": machine(), "versions": versions(), "model": MODEL,
+    report = {"environment": environment(), "model": MODEL,
               "settings": {k: v for k, v in vars(args).items() if k != "_child"}, "summary": rows, "runs": runs}
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
