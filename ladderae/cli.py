@@ -240,10 +240,11 @@ def build_parser():
     score = commands.add_parser(
         "evaluate",
         help="score a saved model: ELBO, IWAE bound, active units, probes, pair residuals",
-        description="Load a saved model and score it on the test rows of --data (the rows `train` held out, for "
-        "the same --seed and --test-split): the negative ELBO and its parts, the IWAE estimate of -log p(x) with "
-        "K samples, active units, linear-probe and kNN accuracy of the latent means where there are labels, and "
-        "each pair's residual. Writes evaluation.json and pictures.",
+        description="Load a saved model and score it on the test rows of --data: the negative ELBO and its parts, "
+        "the IWAE estimate of -log p(x) with K samples, active units, linear-probe and kNN accuracy of the latent "
+        "means where there are labels, and each pair's residual. Writes evaluation.json and pictures. --data, "
+        "--test-data, --seed, --test-split and --binarize default to the training run's (from the metrics.json "
+        "that `ladderae train` wrote beside the model), so the rows it held out are the rows scored.",
     )
     score.add_argument("model", help="a .keras file written by `ladderae train` or model.save")
     score.add_argument("--k", type=_positive_int, default=5000, help="importance samples per example (default: 5000)")
@@ -252,6 +253,7 @@ def build_parser():
     score.add_argument("--train-size", type=_positive_int, default=None,
                        help=f"training rows for the probes (default: up to {_PROBE_ROWS})")
     _add_data_arguments(score)
+    score.set_defaults(data=None, seed=None, test_split=None)  # the training run's, see _evaluate
     score.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
                        help="import this .py file or module first (the model's own rules, losses, likelihoods)")
     score.add_argument("--output", default=None, help="output folder (default: the model's folder)")
@@ -337,6 +339,11 @@ def _load_data(args, *, validation_split, train_size, schema=None):
                          seed=args.seed, schema=schema)
     except data.DataError as err:
         raise CommandError(_FLAGS.get(err.argument, "--data"), err.problem) from err
+
+
+def _source(path):
+    """A data argument as evaluate can find it again from another folder: 'mnist', None or an absolute path."""
+    return path if path is None or str(path).lower() == "mnist" else str(pathlib.Path(path).resolve())
 
 
 def _reshaped(data, shape, flag, fix):
@@ -425,7 +432,8 @@ def _train(args):
                            "--consistency-weight, or check the data's scale.")
     model.save(out / "model.keras")
     result.update(
-        data=data.name, kind=data.kind, example_shape=list(data.example_shape), likelihood=likelihood or "columns",
+        data=data.name, data_source=_source(args.data), test_data_source=_source(args.test_data), kind=data.kind,
+        example_shape=list(data.example_shape), likelihood=likelihood or "columns",
         binarized=binarize, seed=args.seed, validation_split=args.validation_split, test_split=args.test_split,
         command=" ".join(sys.argv), keras_version=keras.__version__,
     )
@@ -452,12 +460,28 @@ def _load_model(path):
         raise CommandError("model", f"{path} could not be loaded: {err}") from err
 
 
+def _training_settings(model_path):
+    """What `ladderae train` recorded beside `model_path` (its metrics.json), or {} where there is none."""
+    path = pathlib.Path(model_path).parent / "metrics.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def _evaluate(args):
     import keras
 
     from ladderae import evaluate, training
 
     out = _writable_folder(args.output or pathlib.Path(args.model).parent, "--output")
+    trained = _training_settings(args.model)
+    defaults = (("data", "data_source", "mnist"), ("test_data", "test_data_source", None), ("seed", "seed", 0),
+                ("test_split", "test_split", 0.1), ("binarize", "binarized", None))
+    for name, key, fallback in defaults:
+        if getattr(args, name) is None:
+            setattr(args, name, trained.get(key, fallback))
+    keras.utils.set_random_seed(args.seed)
     model = _load_model(args.model)
     schema = getattr(model, "schema", None)
     if schema is not None and args.data == "mnist":

@@ -144,8 +144,8 @@ def test_own_images_train_evaluate_and_write_tensorboard(tmp_path, files, capsys
     assert tags["reconstructions"] == tags["samples"] == 2
     capsys.readouterr()
 
-    # evaluate finds the same held-out rows from the same seed and split.
-    assert cli.main(["evaluate", str(out / "model.keras"), "--data", str(files / "images.npz"), "--k", "5"]) == 0
+    # evaluate reads the data, seed and split from metrics.json: it scores the same held-out rows, the same way.
+    assert cli.main(["evaluate", str(out / "model.keras"), "--k", "5"]) == 0
     numbers = json.loads((out / "evaluation.json").read_text())
     assert numbers["test_size"] == 30 and not numbers["binarized"] and "knn_accuracy" in numbers
     assert numbers["neg_elbo"] == pytest.approx(metrics["test"]["neg_elbo"], rel=0.05)
