@@ -203,6 +203,7 @@ class LadderAE(keras.Model):
         self.node_layers = self.network.layers
         self.pair_layers = self.network.pair_layers
         self.seed_generator = ReplicaSeedGenerator(seed)  # each tf.distribute replica draws its own noise
+        self.network.noise = lambda shape: keras.random.normal(shape, seed=self.seed_generator)
         self.step_counter = self.add_weight(
             shape=(), dtype="int32", initializer="zeros", trainable=False, name="step_counter"
         )

@@ -49,6 +49,11 @@ class NodeNetwork:
         self.kinds = [pair_kinds.get(data["pair_kind"]) for _, _, data in self.pairs]
         self.tied_sources = {n: graph_lib.tied_source(graph, n) for n in self.order[1:]}
         self.layers = {node: self._make_layer(node) for node in self.order[1:]}
+        self.noise = None  # the model sets it: shape -> standard-normal noise from its seed generator
+        self._merges = {}  # decoder node -> the (kind, pair) whose kind merges into it
+        for kind, pair in zip(self.kinds, self.pairs):
+            if type(kind).merge is not pair_kinds.PairKind.merge:
+                self._merges.setdefault(pair[1], []).append((kind, pair))
         self.pair_layers = {}
         for kind, (e, d, data) in zip(self.kinds, self.pairs):
             made = kind.make_layers(graph, e, d, data)
@@ -118,11 +123,19 @@ class NodeNetwork:
             out = ops.reshape(out, (-1, *data["shape"]))
         return {node: out}
 
-    def walk(self, nodes, h, eps):
-        """Run `nodes` in order from the activation `h`; every activation by name."""
+    def walk(self, nodes, h, eps, context=None):
+        """Run `nodes` in order from the activation `h`; every activation by name.
+
+        After a pair's decoder node, its kind may `merge` information into it
+        (a lateral connection, a latent merged from both sides): the merge
+        sees this walk's activations over `context` (activations computed
+        before the walk, e.g. the encoder side for a re-run of inner layers).
+        """
         out = {}
         for node in nodes:
             out.update(self.apply_node(node, h, eps))
+            for kind, (e, d, data) in self._merges.get(node, ()):
+                out.update(kind.merge(self, {**(context or {}), **out}, e, d, data, eps))
             h = out[node]
         return out
 

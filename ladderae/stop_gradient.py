@@ -61,7 +61,8 @@ class StopGradientMode:
         if not self.rerun_inner_layers:
             return {}
         inner = network.inner_nodes(encoder, decoder)
-        return {self._local_name(decoder): network.walk(inner, ops.stop_gradient(outputs[encoder]), eps)[decoder]}
+        rerun = network.walk(inner, ops.stop_gradient(outputs[encoder]), eps, context=outputs)
+        return {self._local_name(decoder): rerun[decoder]}
 
     def decoder_side(self, outputs, decoder):
         """The decoder activation the pair's loss compares: the re-run one where `rerun` made it."""

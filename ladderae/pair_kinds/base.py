@@ -7,8 +7,10 @@ asks the kind
 - which settings it takes and how to store them on the edge
   (`edge_attributes`) and back in a saved config (`serialize`);
 - which extra Keras layers it adds (`make_layers`; e.g. a combinator);
-- what it contributes to the forward pass (`forward`: activations computed
-  once the plain walk has run, such as a re-run of the inner layers);
+- what it contributes to the forward pass: `merge` (into its decoder node,
+  during the walk: a lateral connection, a merged latent) and `forward`
+  (activations computed once the walk has run, such as a re-run of the inner
+  layers);
 - which loss terms it reports and adds to the training loss (`loss_terms`).
 
 A new kind is one subclass registered with ``@ladderae.pair_kind("name")``
@@ -57,6 +59,17 @@ class PairKind:
 
     def build_layers(self, graph, encoder, decoder, layers):
         """Build the layers from `make_layers` (they see the pair's activation shape)."""
+
+    def merge(self, network, outputs, encoder, decoder, data, eps):
+        """Activations that replace or join `decoder`'s in the walk, right after its layer ran (default: none).
+
+        `outputs` holds what the walk has computed so far (the encoder side
+        too, in a full pass; not when decoding from z alone, where a kind
+        uses only the top-down signal). ``network.noise(shape)`` draws
+        standard-normal noise from the model's seed generator. A kind that
+        overrides this changes the forward pass; the base one is never called.
+        """
+        return {}
 
     def forward(self, network, outputs, encoder, decoder, data, eps):
         """Activations this pair adds to a training pass, by name, given the plain walk's `outputs`."""
