@@ -21,7 +21,8 @@ Python-only, `beta` is a number with an optional
 linear warm-up (`--warmup-epochs`; other schedules are Python-only), and a
 likelihood is a registered name (a likelihood object is Python-only: register
 it by name in a --plugin module). `ladderae COMMAND --help` lists the flags.
-Every error is one line naming the flag, with exit status 2.
+Every error is one line with exit status 2 and no traceback, naming the flag
+at fault wherever the error is about one.
 """
 
 import argparse
@@ -49,6 +50,7 @@ _FLAGS = {
     "validation_split": "--validation-split",
     "test_split": "--test-split",
     "binarize": "--binarize",
+    "data_dir": "--data-dir",
     **{name: "--" + name.replace("_", "-") for name in (
         "encoder", "latent_dim", "conv", "kernel_size", "strides", "input_shape", "pairing", "pair_kind",
         "consistency_weight", "consistency_loss", "stop_gradient", "likelihood", "beta", "free_bits", "objective", "k",
@@ -285,7 +287,15 @@ def build_parser():
 
 
 def _model_kwargs(args, steps_per_epoch, likelihood):
+    """LadderAE's keyword arguments from the flags; the activation is checked here, so its error names the flag."""
+    import keras
+
     from ladderae import schedules
+
+    try:
+        keras.activations.get(args.activation)
+    except ValueError as err:
+        raise CommandError("--activation", f"{err}: give a Keras activation name such as relu or tanh.") from err
 
     beta = args.beta
     if args.warmup_epochs > 0:

@@ -259,7 +259,8 @@ BAD = [
     (["--learning-rate", "nan"], "--learning-rate"),
     (["--consistency-weight", "nan"], "--consistency-weight"),
     (["--beta", "inf"], "--beta"),
-    (["--k", "3"], "--k"),  # the ELBO takes one sample: the model's own error, under its flag
+    (["--k", "3"], "--k"),
+    (["--activation", "sparkly"], "--activation"),  # the ELBO takes one sample: the model's own error, under its flag
     (["--free-bits", "-0.5"], "--free-bits"),
     (["--seed", "-1"], "--seed"),
     (["--encoder", "32", "0"], "--encoder"),
@@ -322,6 +323,7 @@ def test_evaluate_of_a_missing_model_file_is_an_error(tmp_path, capsys):
 def test_missing_mnist_is_an_actionable_error(tmp_path, capsys):
     code, out = run(TINY + ["--data-dir", str(tmp_path), "--output", str(tmp_path)], capsys)
     assert code == 2 and "train-images-idx3-ubyte" in out.err and "\n" not in out.err.strip()
+    assert "argument --data-dir" in out.err
 
 
 def test_the_command_shows_no_tensorflow_log_lines_but_what_the_user_should_see(tmp_path):
