@@ -114,10 +114,11 @@ def _tiny(kind, **overrides):
     return spec.RunSpec(**{**fields, **overrides})
 
 
-@pytest.mark.parametrize("kind", ["ladderae", "baseline"])
-def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path, kind, data_root, monkeypatch):
+@pytest.mark.parametrize("kind, steps_per_execution", [("ladderae", 2), ("baseline", 1)])
+def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path, kind, steps_per_execution, data_root,
+                                                                    monkeypatch):
     monkeypatch.setenv("LADDERAE_DATA", str(data_root))
-    tiny = _tiny(kind)
+    tiny = _tiny(kind, train_size=80, steps_per_execution=steps_per_execution)  # 4 steps per epoch
     straight = run.run_one(tiny, tmp_path / "straight")
     with pytest.raises(KeyboardInterrupt):
         run.run_one(tiny, tmp_path / "killed", callbacks=[Kill(after=1)])  # inside stage 1 (epochs 1-3)
