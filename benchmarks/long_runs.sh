@@ -4,11 +4,14 @@
 # to resume every run from its last finished epoch; finished runs are skipped.
 #
 #   benchmarks/long_runs.sh start              # train every run, then score them (nohup, nice, JAX, one at a time)
+#   benchmarks/long_runs.sh status             # the log's last lines and each unfinished run's epochs
 #   benchmarks/long_runs.sh collect            # copy finished runs' JSON into the main checkout and commit them
 #   STAGES=8 benchmarks/long_runs.sh start     # the paper's 3,280 epochs: a GPU machine (JAX with CUDA)
 #
 # Settings (environment): COMMIT (default: the commit recorded in $WT/.bench-commit, else HEAD), WT (the worktree,
 # /work/bench-wt), STAGES (5), SEEDS (3), ROWS (the three rows below; ROWS=all for every protocol row).
+# Scoring with a newer ladderae (a faster evaluate.iwae_nll) once training is done: stop the job, then
+# `git -C /work/bench-wt checkout --detach <commit>` and `start` again: trained runs only score.
 set -euo pipefail
 MAIN=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 WT=${WT:-/work/bench-wt}
@@ -32,6 +35,9 @@ rows() {
 
 case "${1:-}" in
   start)
+    if [ -e "$OUT/pid" ] && kill -0 "$(cat "$OUT/pid")" 2> /dev/null; then
+      echo "already running (pid $(cat "$OUT/pid")): one run at a time"; exit 1
+    fi
     worktree
     mkdir -p "$OUT"
     args="--protocol iwae --stages $STAGES --seeds $SEEDS --out $OUT $(rows)"
@@ -39,7 +45,14 @@ case "${1:-}" in
     export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 PYTHONPATH="$WT" LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
     nohup nice -n 10 bash -c "$PY mnist_vs_vae.py $args --train-only && $PY mnist_vs_vae.py $args" \
       >> "$OUT/nohup.log" 2>&1 &
+    echo $! > "$OUT/pid"
     echo "started (pid $!): tail -f $OUT/log.txt (each run's output: $OUT/logs/)"
+    ;;
+  status)
+    tail -n 5 "$OUT/log.txt"
+    for h in "$OUT"/work/*/history.csv; do
+      [ -e "$h" ] && echo "$(basename "$(dirname "$h")"): $(($(wc -l < "$h") - 1)) epochs done"
+    done
     ;;
   collect)
     dest=$MAIN/benchmarks/results/iwae_protocol
@@ -57,5 +70,5 @@ case "${1:-}" in
     fi
     ;;
   *)
-    sed -n '2,12p' "$0"; exit 2 ;;
+    sed -n '2,15p' "$0"; exit 2 ;;
 esac
