@@ -1,0 +1,29 @@
+"""The README's "Extending" block: one of each registered part, trained from Python."""
+
+import pytest
+from test_readme import run_python_block
+
+from ladderae import likelihoods, losses, pair_kinds, pairing, stop_gradient
+
+
+@pytest.fixture
+def clean_registries():
+    """The block registers names once per process: remove them again so that the test can run twice."""
+    registries = {pairing.pairing_rules: "outermost", losses.pair_losses: "l1", stop_gradient.modes: "frozen_target",
+                  likelihoods.likelihoods: "unit_gaussian", pair_kinds.pair_kinds: "gap_report"}
+    yield
+    for registry, name in registries.items():
+        registry._entries.pop(name, None)
+
+
+def test_readme_extending_block_registers_and_trains_each_part(tmp_path, monkeypatch, data_root, clean_registries):
+    namespace = run_python_block('@ladderae.pair_kind("gap_report")', tmp_path, monkeypatch, data_root)
+    extended = namespace["extended"]
+    assert extended.pairs == [("e1", "d1")]
+    edge = extended.graph.edges["e1", "d1"]
+    assert (edge["loss"], edge["stop_gradient"]) == ("l1", "frozen_target")
+    assert type(extended.likelihood).__name__ == "GaussianLikelihood" and not extended.likelihood.learn_scale
+    history = namespace["extended_history"].history
+    assert len(history["pair_e1_d1"]) == 2 and history["loss"][-1] < history["loss"][0]
+    gaps = namespace["gap_history"].history
+    assert {"gap_e1_d1", "gap_e2_d2"} <= set(gaps) and all(g > 0 for g in gaps["gap_e1_d1"])
