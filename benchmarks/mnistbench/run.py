@@ -50,7 +50,7 @@ def load_data(spec):
 
 
 def optimizer(spec, steps_per_epoch):
-    """Adam at the spec's constant rate, or through the IWAE paper's stages; the paper's epsilon when given."""
+    """Adam at the spec's constant rate, or through the IWAE paper's stages; the spec's epsilon when given."""
     import keras
 
     from mnistbench.schedule import StagedLearningRate
@@ -58,8 +58,8 @@ def optimizer(spec, steps_per_epoch):
     rate = spec.learning_rate
     if spec.stages is not None:
         rate = StagedLearningRate(steps_per_epoch, spec.stages, initial=spec.learning_rate)
-    settings = {} if spec.adam_epsilon is None else {"beta_1": 0.9, "beta_2": 0.999, "epsilon": spec.adam_epsilon}
-    return keras.optimizers.Adam(rate, **settings)
+    epsilon = {} if spec.adam_epsilon is None else {"epsilon": spec.adam_epsilon}
+    return keras.optimizers.Adam(rate, **epsilon)  # Keras' betas (0.9, 0.999) are the paper's
 
 
 def build_model(spec, input_shape, steps_per_epoch):
