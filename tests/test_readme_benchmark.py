@@ -1,4 +1,5 @@
-"""The README's benchmark tables are the ones the benchmark wrote (benchmarks/results/**/results.md), verbatim."""
+"""The README's benchmark tables are the ones the benchmark wrote (benchmarks/results/**/results.md), verbatim,
+and its benchmark command lines parse."""
 
 import pytest
 from conftest import REPO
@@ -29,3 +30,19 @@ def test_every_table_of_the_results_is_in_the_readme_unchanged(results):
     assert expected, f"{results} has no table"
     for table in expected:
         assert table in readme, f"README.md lacks this table of {results.relative_to(REPO)} (or has it edited):\n{table}"
+
+
+def test_every_benchmark_command_in_the_readme_parses():
+    import re
+    import shlex
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import mnist_vs_vae
+
+    readme = (REPO / "README.md").read_text()
+    commands = re.findall(r"python (?:\.\./)?(?:benchmarks/)?mnist_vs_vae\.py([^`]*)`", readme)
+    assert len(commands) >= 3
+    for argv in commands:
+        args = mnist_vs_vae.parse(shlex.split(argv))
+        assert args.protocol in ("table", "iwae")
