@@ -134,8 +134,9 @@ def environment():
         pass
     git = ["git", "-C", str(BENCHMARKS)]
     commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
-    dirty = bool(subprocess.run([*git, "status", "--porcelain", "--", "../ladderae", "."], capture_output=True,
-                                text=True).stdout.strip())
+    # Edits to tracked code; untracked files (this benchmark's own results) do not count.
+    status = [*git, "status", "--porcelain", "--untracked-files=no", "--", "../ladderae", "."]
+    dirty = bool(subprocess.run(status, capture_output=True, text=True).stdout.strip())
     return {
         "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
         "backend": keras.backend.backend(), "commit": commit, "uncommitted_changes": dirty,
