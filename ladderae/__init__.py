@@ -11,10 +11,14 @@ import_keras_quietly()  # first: TensorFlow's C++ start-up lines do not reach th
 
 from ladderae import (  # noqa: E402
     columns,
+    combinators,
     data,
     datasets,
     evaluate,
     graph,
+    ladder_data,
+    ladder_graph,
+    ladder_network,
     likelihoods,
     losses,
     network,
@@ -29,7 +33,10 @@ from ladderae import (  # noqa: E402
     tabular,
 )
 from ladderae.columns import Binary, Categorical, Numeric
+from ladderae.combinators import combinator
 from ladderae.graph import GraphError
+from ladderae.ladder import LadderNetwork
+from ladderae.ladder_data import SemiSupervisedBatches, balanced_labels
 from ladderae.layers import Conv2DTransposed, DenseTransposed
 from ladderae.losses import pair_loss
 from ladderae.model import LadderAE
@@ -44,6 +51,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LadderAE",
+    "LadderNetwork",
+    "SemiSupervisedBatches",
+    "balanced_labels",
+    "combinator",
     "TabularLadderAE",
     "load_model",
     "TabularSchema",
@@ -64,10 +75,14 @@ __all__ = [
     "LinearWarmup",
     "Cyclical",
     "columns",
+    "combinators",
     "data",
     "datasets",
     "evaluate",
     "graph",
+    "ladder_data",
+    "ladder_graph",
+    "ladder_network",
     "likelihoods",
     "losses",
     "network",

@@ -4,6 +4,11 @@ Each kind is one module with one registered `PairKind` subclass:
 
 - ``consistency`` (`ladderae.pair_kinds.consistency`): a loss between e_i and
   d_i, with a stop-gradient mode (the default kind).
+- ``lateral`` (`ladderae.pair_kinds.lateral`): d_i reads e_i through a
+  combinator, with the Ladder network's denoising cost.
+- ``stochastic`` (`ladderae.pair_kinds.stochastic`): a Gaussian latent z_i
+  whose posterior merges e_i's bottom-up estimate with d_i's top-down prior
+  (the Ladder VAE; widths from a `latent_dim` list).
 
 A weight tie is not a pair kind but an edge of its own (``kind="tie"`` in
 `ladderae.graph`): it shares a kernel and computes no loss. Register your own
@@ -47,4 +52,4 @@ def pair_kind(name, *, override=False):
 
 get = pair_kinds.get
 
-from ladderae.pair_kinds import consistency  # noqa: E402,F401  (registers the built-in kinds)
+from ladderae.pair_kinds import consistency, stochastic  # noqa: E402,F401  (registers the built-in kinds)

@@ -1,0 +1,277 @@
+"""`LadderNetwork`: Rasmus et al.'s semi-supervised Ladder network, as a Keras model built from its graph.
+
+The graph (`ladderae.ladder_graph`) is the architecture, `ladderae.ladder_network`
+its layers and passes, the pair kinds (``lateral`` by default) its lateral
+connections and denoising costs. Training minimises the supervised
+cross-entropy of the corrupted pass on the labelled rows (label >= 0) plus
+every pair's weighted cost; predictions come from the clean pass with the
+running batch-norm statistics.
+
+>>> import numpy as np, ladderae
+>>> model = ladderae.LadderNetwork(8, encoder=[6], n_classes=2, denoising_weight=[1.0, 0.1, 0.1], seed=0)
+>>> model.pairs
+[('x', 'x_hat'), ('e1', 'd1'), ('z', 'z_hat')]
+>>> model.term_names
+['cross_entropy', 'accuracy', 'error', 'denoising', 'denoising_x_x_hat', 'denoising_e1_d1', 'denoising_z_z_hat']
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from ladderae import checks, ladder_data, ladder_graph, schedules
+from ladderae import graph as graph_lib
+from ladderae.distribute import scale_loss
+from ladderae.ladder_network import LadderNodes
+
+__all__ = ["LadderNetwork"]
+
+SUPERVISED_TERMS = ("cross_entropy", "accuracy", "error")
+
+
+def _depths(g, pairing):
+    """The (encoder, decoder) pairs that `pairing` names: "all", "top", None, depths, or node-name pairs."""
+    top = ladder_graph.n_depths(g) - 1
+    if pairing is None or pairing == "none":
+        return []
+    if pairing == "all":
+        return [ladder_graph.depth_pair(g, d) for d in range(top + 1)]
+    if pairing == "top":
+        return [ladder_graph.depth_pair(g, top)]
+    if isinstance(pairing, (list, tuple)):
+        return [tuple(p) if isinstance(p, (list, tuple)) else ladder_graph.depth_pair(g, p) for p in pairing]
+    raise graph_lib.GraphError(
+        f"`pairing` must be 'all', 'top' (the Gamma-model), None, or a list of depths (0: x, {top}: z) or of "
+        f"(encoder, decoder) node pairs. Received: pairing={pairing!r}"
+    )
+
+
+def _per_pair(name, value, n):
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise ValueError(f"`{name}` has {len(values)} entries but the pairing gives {n} pairs: give one per pair "
+                         "(from the input side) or one value for all.")
+    return values
+
+
+@keras.saving.register_keras_serializable(package="ladderae")
+class LadderNetwork(keras.Model):
+    """A semi-supervised classifier with a denoising decoder joined to its encoder by lateral pairs.
+
+    Parameters
+    ----------
+    input_dim : int
+        Size of one (flattened) example, e.g. 784.
+    encoder : list of int
+        Widths of the hidden layers e1..eL (paper: 1000, 500, 250, 250, 250).
+    n_classes : int
+        Width of the softmax classifier z on top.
+    pairing : str or list
+        ``"all"`` (a pair at every depth, input and classifier included),
+        ``"top"`` (the Gamma-model), None (no decoder: supervised with noise),
+        or a list of depths (0: (x, x_hat); L+1: (z, z_hat)) or node pairs.
+    pair_kind : str or list of str
+        The registered pair kind of each pair: ``"lateral"`` (the ladder) or
+        ``"consistency"`` (a plain decoder with a loss per pair).
+    denoising_weight : float or list
+        lambda of each lateral pair, one for all or one per pair from the input
+        side (paper, 100 labels: 1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1).
+    combinator : str or list of str
+        The registered combinator of each lateral pair (``"gauss"``, ``"amlp"``).
+    stop_gradient : str or list of str
+        A stop-gradient mode per pair (``"none"``, as in the paper).
+    consistency_weight : float or list
+        Weight of each consistency pair.
+    noise_std : float or list
+        Std of the corrupted pass's Gaussian noise, one for all or one per
+        depth (input, hidden layers, classifier); 0 for no noise.
+    activation : str
+        Of the hidden layers.
+    momentum : float
+        Of the batch-norm running statistics used at evaluation.
+    seed : int or None
+        Seed of the corruption noise.
+    """
+
+    def __init__(self, input_dim, *, encoder=(1000, 500, 250, 250, 250), n_classes=10, pairing="all",
+                 pair_kind="lateral", denoising_weight=1.0, combinator="gauss", stop_gradient="none",
+                 consistency_weight=1.0, noise_std=0.3, activation="relu", momentum=0.99, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        input_dim = checks.check_positive_int("input_dim", input_dim)
+        n_classes = checks.check_positive_int("n_classes", n_classes)
+        if n_classes < 2:
+            raise ValueError(f"`n_classes` must be at least 2. Received: n_classes={n_classes}")
+        keras.activations.get(activation)
+        if not (checks.is_number(momentum) and 0 <= momentum < 1):
+            raise ValueError(f"`momentum` must be in [0, 1) (Keras' BatchNormalization: 0.99). Received: {momentum!r}")
+        g = ladder_graph.build_ladder_graph(input_dim, encoder, n_classes, noise_std=noise_std, activation=activation)
+        found = _depths(g, pairing)
+        settings = {"lateral": {"weight": _per_pair("denoising_weight", denoising_weight, len(found)),
+                                "combinator": _per_pair("combinator", combinator, len(found)),
+                                "stop_gradient": _per_pair("stop_gradient", stop_gradient, len(found))},
+                    "consistency": {"weight": _per_pair("consistency_weight", consistency_weight, len(found)),
+                                    "stop_gradient": _per_pair("stop_gradient", stop_gradient, len(found))}}
+        kinds = _per_pair("pair_kind", pair_kind, len(found))
+        for i, ((e, d), kind) in enumerate(zip(found, kinds)):
+            own = {attr: values[i] for attr, values in settings.get(kind, {}).items()}
+            ladder_graph.add_ladder_pair(g, e, d, kind, **own)
+        self._graph = g
+        self.network = LadderNodes(g, momentum=momentum)
+        self.node_layers = self.network.layers
+        self.pair_layers = self.network.pair_layers
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.network.noise = lambda shape: keras.random.normal(shape, seed=self.seed_generator)
+        self.step_counter = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False,
+                                            name="step_counter")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names}
+        self._arguments = {
+            "input_dim": input_dim, "encoder": list(encoder), "n_classes": n_classes,
+            "pairing": [list(p) for p in found], "pair_kind": kinds,
+            "denoising_weight": [schedules.serialize(schedules.get(w, "denoising_weight"))
+                                 for w in settings["lateral"]["weight"]],
+            "combinator": settings["lateral"]["combinator"], "stop_gradient": settings["lateral"]["stop_gradient"],
+            "consistency_weight": [schedules.serialize(schedules.get(w, "consistency_weight"))
+                                   for w in settings["consistency"]["weight"]],
+            "noise_std": [g.nodes[n]["noise_std"] for n in g if "noise_std" in g.nodes[n]],
+            "activation": activation, "momentum": momentum, "seed": seed,
+        }
+        self.build((None, input_dim))
+
+    @property
+    def graph(self):
+        """The architecture: flow edges x -> e1..eL -> z -> y -> z_hat -> dL..d1 -> x_hat, and the pair edges."""
+        return self._graph
+
+    @property
+    def pairs(self):
+        return [(e, d) for e, d, _ in self.network.pairs]
+
+    @property
+    def n_classes(self):
+        return self._graph.graph["n_classes"]
+
+    @property
+    def term_names(self):
+        """Metrics besides ``loss``: supervised cross-entropy, accuracy and error, then the pair terms."""
+        return list(SUPERVISED_TERMS) + self.network.term_names()
+
+    def build(self, input_shape):
+        self.network.build()
+        self.built = True
+
+    # --------------------------------------------------------------- forward
+
+    def _flatten(self, inputs):
+        width = self._graph.nodes[graph_lib.INPUT]["units"]
+        if int(np.prod(inputs.shape[1:])) != width:
+            raise ValueError(f"{self.name} takes examples of {width} values. Received: x with shape "
+                             f"{tuple(inputs.shape)}.")
+        return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, width))
+
+    def call(self, inputs, training=False):
+        """Class probabilities (clean pass, running statistics); in training, every activation by name."""
+        x = self._flatten(inputs)
+        if training:
+            return self.network.forward(x)
+        return self.network.probabilities(x)
+
+    # ------------------------------------------------------------------ loss
+
+    def loss_terms(self, y, outputs, step):
+        """Every term by name, ``loss`` included, for labels `y` (-1: unlabelled) and the outputs of a call.
+
+        After a training call the cross-entropy is the corrupted pass's and
+        the accuracy the clean pass's; after an evaluation call both come from
+        the clean probabilities.
+        """
+        labels = ops.reshape(ops.cast(y, "int32"), (-1,))
+        labelled = ops.cast(labels >= 0, self.compute_dtype)
+        count = ops.maximum(ops.sum(labelled), 1.0)
+        one_hot = ops.one_hot(ops.maximum(labels, 0), self.n_classes, dtype=self.compute_dtype)
+        if isinstance(outputs, dict):
+            log_p = ops.log_softmax(self.network.logits(outputs[graph_lib.LATENT]), axis=-1)
+            clean_z = self.network.logits(outputs[f"clean/{graph_lib.LATENT}"])
+        else:
+            log_p, clean_z = ops.log(ops.maximum(outputs, 1e-12)), outputs
+        cross_entropy = -ops.sum(labelled * ops.sum(one_hot * log_p, axis=-1)) / count
+        correct = ops.cast(ops.argmax(clean_z, axis=-1) == labels, self.compute_dtype)
+        accuracy = ops.sum(labelled * correct) / count
+        terms = {"cross_entropy": cross_entropy, "accuracy": accuracy, "error": 1.0 - accuracy,
+                 "labelled": ops.sum(labelled), "loss": cross_entropy}
+        if isinstance(outputs, dict):
+            pair_terms, totals, pair_loss = self.network.pair_terms(outputs, step)
+            terms.update(totals)
+            terms.update(pair_terms)
+            if pair_loss is not None:
+                terms["loss"] = cross_entropy + pair_loss
+        return terms
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if y is None:
+            raise ValueError(f"{self.name} needs labels: fit(x, y) with y = -1 for unlabelled rows, or a "
+                             "ladderae.SemiSupervisedBatches.")
+        if sample_weight is not None:
+            raise ValueError(f"{self.name} does not support sample_weight.")
+        if training:
+            self.step_counter.assign_add(1)
+            step = self.step_counter - 1
+        else:
+            step = ops.convert_to_tensor(self.step_counter)
+        terms = self.loss_terms(y, y_pred, step)
+        batch = ops.cast(ops.shape(y)[0], self.compute_dtype)
+        for name, tracker in self.trackers.items():
+            if name in terms:
+                tracker.update_state(terms[name], sample_weight=terms["labelled"] if name in SUPERVISED_TERMS
+                                     else batch)
+        return scale_loss(terms["loss"])
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        logs = super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        if isinstance(y_pred, dict):
+            return logs
+        return {k: v for k, v in logs.items() if k == "loss" or k in SUPERVISED_TERMS}  # no decoder at evaluation
+
+    # ------------------------------------------------- Keras' loops, checked
+
+    def _check_x(self, x, what):
+        x = np.asarray(x)
+        width = self._graph.nodes[graph_lib.INPUT]["units"]
+        if x.ndim < 2 or int(np.prod(x.shape[1:])) != width or not len(x):
+            raise ValueError(f"{what}: `x` must hold rows of {width} values. Received: x with shape {x.shape}.")
+        return x
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Keras' fit on (x, y), y = -1 marking unlabelled rows, or on a `SemiSupervisedBatches` (y None)."""
+        if isinstance(x, keras.utils.PyDataset):
+            return super().fit(x, y, **kwargs)
+        x = self._check_x(x, "fit")
+        if y is None:
+            raise ValueError("fit needs `y`: one label per row of x, -1 for an unlabelled row (or pass a "
+                             "ladderae.SemiSupervisedBatches as x).")
+        y = ladder_data.check_labels(y, self.n_classes, len(x))
+        return super().fit(x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """Keras' evaluate on labelled (x, y): ``loss`` and ``cross_entropy``, ``accuracy`` and ``error``."""
+        if not isinstance(x, keras.utils.PyDataset):
+            x = self._check_x(x, "evaluate")
+            y = ladder_data.check_labels(y, self.n_classes, len(x), unlabelled=False)
+        return super().evaluate(x, y, **kwargs)
+
+    def predict(self, x, **kwargs):
+        """Class probabilities, shape (rows, n_classes), from the clean pass."""
+        if not isinstance(x, keras.utils.PyDataset):
+            x = self._check_x(x, "predict")
+        return super().predict(x, **kwargs)
+
+    # ---------------------------------------------------------------- config
+
+    def get_config(self):
+        return {**super().get_config(), **self._arguments}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("denoising_weight", "consistency_weight"):
+            config[key] = [schedules.get(w, key) for w in config[key]]
+        return cls(**config)
