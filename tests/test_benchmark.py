@@ -134,9 +134,23 @@ def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path, ki
 def test_a_saved_run_is_reused_only_for_the_same_spec(tmp_path):
     runner = run.Runner(tmp_path, in_process=True, log=lambda message: None)
     tiny = _tiny("ladderae")
+    (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "x.json").write_text(json.dumps({"spec": {**tiny.to_json(), "out": "elsewhere"}}))
     assert runner.saved(tiny, "x") is not None
     assert runner.saved(dataclasses.replace(tiny, stages=3), "x") is None
+
+
+def test_the_committed_table_is_found_by_the_plan_that_made_it(data_root):
+    """Rerunning the committed main table trains nothing: every planned spec equals its saved run's."""
+    results = REPO / "benchmarks" / "results"
+    args = mnist_vs_vae.parse(["--out", str(results), "--presets", "wide", "iwae", "conv"])
+    plan.resolve(args, plan.DataSizes.load(data_root))
+    runner = run.Runner(results, in_process=True, log=pytest.fail)
+    sweep = [runner.saved(s, run_id) for s, run_id in plan.plan_sweep(args)]
+    chosen, best_mode = plan.choose(sweep)
+    planned = plan.plan_main(args, chosen, best_mode) + plan.plan_speed(args, chosen)
+    assert len(planned) == 75  # 54 table runs (36 wide, 9 iwae, 9 conv) and 21 speed runs
+    assert all(runner.saved(s, run_id) is not None for s, run_id in planned)
 
 
 def test_specs_saved_before_the_protocol_fields_existed_still_match():

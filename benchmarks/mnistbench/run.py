@@ -208,8 +208,6 @@ class Runner:
 
     def __init__(self, out, in_process, log, train_only=False):
         self.out, self.in_process, self.log, self.train_only = pathlib.Path(out), in_process, log, train_only
-        for name in ("runs", "work", "logs", "plots"):
-            (self.out / name).mkdir(parents=True, exist_ok=True)
 
     def saved(self, spec, run_id):
         """The saved result of `run_id` if it was run with `spec`, else None."""
@@ -225,6 +223,8 @@ class Runner:
         found = self.saved(spec, run_id)
         if found is not None:
             return found
+        for name in ("runs", "logs", "plots"):
+            (self.out / name).mkdir(parents=True, exist_ok=True)
         workdir = self._workdir(spec, run_id)
         self.log(f"{position} {spec.label}: {'resuming' if (workdir / 'history.csv').exists() else 'starting'}")
         start = time.perf_counter()
