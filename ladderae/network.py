@@ -54,6 +54,9 @@ class NodeNetwork:
         for kind, pair in zip(self.kinds, self.pairs):
             if type(kind).merge is not pair_kinds.PairKind.merge:
                 self._merges.setdefault(pair[1], []).append((kind, pair))
+        # The Gaussian latents the pairs hold below the bottleneck z, from the input side (see ladderae.latents).
+        self.latents = [name for kind, (e, d, data) in zip(self.kinds, self.pairs)
+                        for name in kind.latents(graph, e, d, data)]
         self.pair_layers = {}
         for kind, (e, d, data) in zip(self.kinds, self.pairs):
             made = kind.make_layers(graph, e, d, data)
@@ -107,7 +110,8 @@ class NodeNetwork:
         A dense layer reads a feature map flattened and reshapes its output to
         its node's shape: the Flatten and Reshape between conv and dense layers.
         The bottleneck of a VAE gives z (the mean where `eps` is None),
-        ``z_mean`` and ``z_log_var``.
+        ``z_mean`` and ``z_log_var``. `eps` is None, z's noise, or noise by
+        latent name (``{"z": ..., "z1": ...}``: a hierarchy evaluated on given noise).
         """
         data = self.graph.nodes[node]
         layer = self.layers[node]
@@ -115,7 +119,8 @@ class NodeNetwork:
             h = ops.reshape(h, (-1, math.prod(h.shape[1:])))
         if data["role"] == "latent" and self.variational:
             mean, log_var = layer["mean"](h), layer["log_var"](h)
-            z = mean if eps is None else losses.reparameterize(mean, log_var, eps)
+            noise = eps[graph_lib.LATENT] if isinstance(eps, dict) else eps
+            z = mean if noise is None else losses.reparameterize(mean, log_var, noise)
             return {node: z, "z_mean": mean, "z_log_var": log_var}
         source = self.tied_sources[node]
         out = layer(h) if source is None else layer(h, kernel=self.layers[source].kernel)

@@ -1,7 +1,8 @@
 """The training objective assembled from its terms: pure functions of tensors and layers, no model state.
 
-``reconstruction`` and ``kl`` are in nats per example; ``neg_elbo`` is their
-sum (the beta-free negative ELBO); each pair kind reports its own terms (a
+``reconstruction`` and ``kl`` are in nats per example (``kl`` summed over
+every latent layer of a hierarchy, which also reports ``kl_<latent>`` per
+layer); ``neg_elbo`` is their sum (the beta-free negative ELBO); each pair kind reports its own terms (a
 consistency pair: ``pair_<e>_<d>``, unweighted, and ``consistency``, the
 weighted sum over pairs). ``loss`` is what training minimises.
 
@@ -17,7 +18,7 @@ import math
 
 from keras import ops
 
-from ladderae import graph, losses
+from ladderae import graph, latents, losses
 
 __all__ = ["OBJECTIVES", "reconstruction_terms", "kl_terms", "log_weight_parts", "iwae_bound", "loss_terms"]
 
@@ -42,21 +43,33 @@ def reconstruction_terms(likelihood, x, params):
     return terms, loss
 
 
-def kl_terms(mean, log_var, beta, free_bits):
-    """(``kl`` in nats per example, the KL as the loss counts it: at least `free_bits` per latent dimension)."""
-    kl_per_dim = losses.gaussian_kl(mean, log_var)
+def _floored_kl(kl_per_dim, free_bits):
+    """(KL in nats per example, the KL as the loss counts it: at least `free_bits` per latent dimension)."""
     kl = ops.mean(ops.sum(kl_per_dim, axis=1))
-    kl_in_loss = kl
     if free_bits:
-        kl_in_loss = ops.sum(ops.maximum(ops.mean(kl_per_dim, axis=0), free_bits))
-    return kl, beta * kl_in_loss
+        return kl, ops.sum(ops.maximum(ops.mean(kl_per_dim, axis=0), free_bits))
+    return kl, kl
 
 
-def log_weight_parts(likelihood, x, outputs):
-    """(log p(x | z), log p(z) - log q(z | x)) per row of `outputs`, for the importance weights."""
-    z, mean, log_var = outputs[graph.LATENT], outputs["z_mean"], outputs["z_log_var"]
-    log_ratio = losses.gaussian_log_density(z) - losses.gaussian_log_density(z, mean, log_var)
-    return -likelihood.nll(x, outputs[graph.OUTPUT]), log_ratio
+def kl_terms(network, outputs, beta, free_bits):
+    """({latent: its KL}, ``kl`` summed over the latents, the KL as the loss counts it) for every latent.
+
+    Each layer's KL is analytic given the sampled layers above it (a one-
+    sample estimate of the hierarchy's KL); `free_bits` is one floor for all
+    latents or one per latent, the top last.
+    """
+    per_dim = latents.kl_per_dim(network, outputs)
+    floors = free_bits if isinstance(free_bits, (list, tuple)) else [free_bits] * len(per_dim)
+    per_layer, kl, kl_in_loss = {}, 0.0, 0.0
+    for (name, values), floor in zip(per_dim.items(), floors):
+        per_layer[name], floored = _floored_kl(values, floor)
+        kl, kl_in_loss = kl + per_layer[name], kl_in_loss + floored
+    return per_layer, kl, beta * kl_in_loss
+
+
+def log_weight_parts(network, likelihood, x, outputs):
+    """(log p(x | z), log p(z) - log q(z | x)) per row of `outputs`, z all of the network's latents."""
+    return -likelihood.nll(x, outputs[graph.OUTPUT]), latents.log_ratio(network, outputs)
 
 
 def iwae_bound(log_px, log_ratio, k, beta=1.0):
@@ -81,10 +94,12 @@ def loss_terms(network, likelihood, x, outputs, step, *, beta, free_bits, object
         x = ops.concatenate([x] * k, axis=0) if k > 1 else x
     terms, loss = reconstruction_terms(likelihood, x, outputs[network.order[-1]])
     if network.variational:
-        kl, kl_loss = kl_terms(outputs["z_mean"], outputs["z_log_var"], beta, free_bits)
+        per_layer, kl, kl_loss = kl_terms(network, outputs, beta, free_bits)
         terms.update(kl=kl, beta=beta, neg_elbo=terms["reconstruction"] + kl)
+        if network.latents:  # a hierarchy reports each layer's KL
+            terms.update({f"kl_{name}": value for name, value in per_layer.items()})
         if objective == "iwae":
-            log_px, log_ratio = log_weight_parts(likelihood, x, outputs)
+            log_px, log_ratio = log_weight_parts(network, likelihood, x, outputs)
             loss = ops.mean(iwae_bound(log_px, log_ratio, k, beta))
             terms["neg_iwae"] = ops.mean(iwae_bound(log_px, log_ratio, k))
         else:

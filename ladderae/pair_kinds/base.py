@@ -11,7 +11,9 @@ asks the kind
   during the walk: a lateral connection, a merged latent) and `forward`
   (activations computed once the walk has run, such as a re-run of the inner
   layers);
-- which loss terms it reports and adds to the training loss (`loss_terms`).
+- which loss terms it reports and adds to the training loss (`loss_terms`);
+- which Gaussian latents it holds below the bottleneck (`latents`; their KL
+  and log-density terms are the objective's, see `ladderae.latents`).
 
 A new kind is one subclass registered with ``@ladderae.pair_kind("name")``
 (see `ladderae.pair_kinds`), with nothing else to edit.
@@ -74,6 +76,14 @@ class PairKind:
     def forward(self, network, outputs, encoder, decoder, data, eps):
         """Activations this pair adds to a training pass, by name, given the plain walk's `outputs`."""
         return {}
+
+    def latents(self, graph, encoder, decoder, data):
+        """Names of the Gaussian latents this pair holds below the top ``z`` (default: none).
+
+        Its `merge` then leaves each one's sample, posterior and prior in the
+        walk's activations as `ladderae.latents` names them.
+        """
+        return []
 
     def term_names(self, encoder, decoder, data):
         """Names of the loss terms this pair reports (as metrics)."""

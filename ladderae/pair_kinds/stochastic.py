@@ -1,0 +1,102 @@
+"""The ``stochastic`` pair kind: a Gaussian latent z_i where the decoder meets its mirror encoder layer (Ladder VAE).
+
+At a pair (e_i, d_i) below the top, the bottom-up estimate (mu_hat_i,
+sigma_hat_i) comes from e_i and the top-down prior p(z_i | z_{i+1}) = N(mu_p_i,
+sigma_p_i) from d_i, each through its own Dense layers; the posterior is
+their precision-weighted merge (Sønderby et al. 2016). Its sample (the mean in
+a deterministic pass; the prior when decoding from the top alone) replaces
+d_i and continues down the decoder, through a Dense back to d_i's width when
+the widths differ. The edge stores ``units``, the latent's width. The pair
+at the deepest layer (e_L, d_L) is the bottleneck ``z`` itself (prior N(0, I)),
+so it adds nothing. The KL terms are the objective's (`ladderae.latents`).
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from ladderae import graph as graph_lib
+from ladderae import latents as latents_lib
+from ladderae import losses
+from ladderae.checks import is_positive_int
+from ladderae.pair_kinds import PairKind, pair_kind
+
+__all__ = ["Stochastic"]
+
+
+def _is_top(graph, decoder):
+    return graph_lib.flow_predecessor(graph, decoder) == graph_lib.LATENT
+
+
+def _flat(h):
+    return ops.reshape(h, (-1, math.prod(h.shape[1:]))) if len(h.shape) > 2 else h
+
+
+@pair_kind("stochastic")
+class Stochastic(PairKind):
+    """A Gaussian latent at a mirror pair: posterior = precision-weighted merge of bottom-up and top-down."""
+
+    def edge_attributes(self, graph, encoder, decoder, units=None):
+        pair = f"Stochastic pair ({encoder!r}, {decoder!r})"
+        if not graph.graph["variational"]:
+            raise graph_lib.GraphError(f"{pair} holds a Gaussian latent: build the model with variational=True.")
+        mirror = graph_lib.mirror(graph, encoder)
+        if decoder != mirror:
+            raise graph_lib.GraphError(
+                f"{pair}: a stochastic pair joins an encoder layer with its decoder mirror ({mirror!r}), where the "
+                f"top-down pass meets the bottom-up one. Pair ({encoder!r}, {mirror!r}) or use another pair kind."
+            )
+        if _is_top(graph, decoder):  # the bottleneck z is this pair's latent
+            if units not in (None, graph.graph["latent_dim"]):
+                raise graph_lib.GraphError(f"{pair} is the top latent z: its width is latent_dim's last entry.")
+            return {}
+        if units is not None and not is_positive_int(units):
+            raise graph_lib.GraphError(f"{pair}: `units` must be a positive integer. Received: units={units!r}")
+        return {"units": units}
+
+    def serialize(self, data):
+        return {"units": data["units"]} if "units" in data else {}
+
+    def label(self, data):
+        return f"{self.name} · {data['units']} units" if "units" in data else f"{self.name} · top z"
+
+    def latents(self, graph, encoder, decoder, data):
+        return [] if "units" not in data else [f"z{graph.nodes[encoder]['depth']}"]
+
+    def make_layers(self, graph, encoder, decoder, data):
+        if "units" not in data:
+            return {}
+        (name,), units = self.latents(graph, encoder, decoder, data), data["units"]
+        made = {part: keras.layers.Dense(units, name=f"{name}_{part}")
+                for part in ("mean", "log_var", "prior_mean", "prior_log_var")}
+        node = graph.nodes[decoder]
+        if units != node["units"]:
+            made["up"] = keras.layers.Dense(node["units"], activation=node["activation"], name=f"{name}_up")
+        return made
+
+    def build_layers(self, graph, encoder, decoder, layers):
+        width = graph.nodes[decoder]["units"]
+        for part, layer in layers.items():
+            layer.build((None, layers["mean"].units if part == "up" else width))
+
+    def merge(self, network, outputs, encoder, decoder, data, eps):
+        """z_i from the merged posterior (or the prior, without e_i); it replaces d_i's activation."""
+        if "units" not in data:
+            return {}
+        layers = network.pair_layers[f"{encoder}_{decoder}"]
+        (name,) = self.latents(network.graph, encoder, decoder, data)
+        top_down = _flat(outputs[decoder])
+        p_mean, p_log_var = layers["prior_mean"](top_down), layers["prior_log_var"](top_down)
+        mean, log_var = p_mean, p_log_var
+        if encoder in outputs:
+            bottom_up = _flat(outputs[encoder])
+            mean, log_var = latents_lib.precision_weighted(layers["mean"](bottom_up), layers["log_var"](bottom_up),
+                                                           p_mean, p_log_var)
+        z = mean
+        if eps is not None:
+            noise = eps[name] if isinstance(eps, dict) else network.noise((ops.shape(mean)[0], data["units"]))
+            z = losses.reparameterize(mean, log_var, noise)
+        h = layers["up"](z) if "up" in layers else z
+        return {name: z, f"{name}_mean": mean, f"{name}_log_var": log_var, f"{name}_prior_mean": p_mean,
+                f"{name}_prior_log_var": p_log_var, decoder: ops.reshape(h, (-1, *network.graph.nodes[decoder]["shape"]))}
