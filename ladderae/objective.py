@@ -18,7 +18,7 @@ import math
 
 from keras import ops
 
-from ladderae import graph, latents, losses
+from ladderae import graph, latents
 
 __all__ = ["OBJECTIVES", "reconstruction_terms", "kl_terms", "log_weight_parts", "iwae_bound", "loss_terms"]
 
