@@ -7,11 +7,13 @@
 >>> d.kind, d.example_shape, (len(d.x_train), len(d.x_validation), len(d.x_test))
 ('vectors', (5,), (81, 9, 10))
 
-A source is ``"mnist"`` (`ladderae.datasets.load_mnist`), a ``.npy`` array, a
+A source is a registered data set (``"mnist"``, `ladderae.datasets.load_mnist`,
+or your own: `data_source`), a ``.npy`` array, a
 ``.npz`` archive (``x`` or ``x_train``, optionally ``y``/``y_train``,
 ``x_test``, ``y_test``; or a single array), a folder of idx files named as
 MNIST's are (``train-images-idx3-ubyte[.gz]``, optionally the labels and the
-``t10k-`` test files; any count and size), or a ``.csv`` table. Its kind
+``t10k-`` test files; any count and size), or a ``.csv`` table (other
+suffixes: register a reader with `file_reader`). Its kind
 follows from its shape: ``(n, features)`` vectors, ``(n, height, width)`` or
 ``(n, height, width, channels)`` images (kept with a channel axis, so a conv
 model reads them as they are), a CSV a table (encoded by a `TabularSchema`
@@ -36,8 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from ladderae import datasets
+from ladderae.registry import Registry
 
-__all__ = ["Data", "DataError", "load", "KINDS"]
+__all__ = ["Data", "DataError", "load", "KINDS", "sources", "data_source", "readers", "file_reader"]
 
 KINDS = ("images", "vectors", "table")
 _NPZ_KEYS = {"x": ("x", "x_train"), "y": ("y", "y_train"), "x_test": ("x_test",), "y_test": ("y_test",)}
@@ -168,23 +171,45 @@ def load(
 # ------------------------------------------------------------------ reading
 
 
+sources = Registry("data set", "source")
+data_source = sources.register
+"""Decorator: register a named data set, a function of ``data_dir`` returning ``{"x", "y", "x_test", "y_test"}``
+(all but ``x`` may be missing or None; ``x`` a DataFrame for a table). ``load(name)`` and ``--data name`` read it."""
+
+readers = Registry("file format", "source")
+file_reader = readers.register
+"""Decorator: register a reader for files with a suffix (``".npy"``), a function of ``(path, argument)``
+returning ``{"kind": "arrays" or "table", "x", "y", ...}``; raise `DataError(argument, ...)` on a bad file."""
+
+
+@data_source("mnist")
+def _mnist(data_dir):
+    (x, y), (x_test, y_test) = datasets.load_mnist(data_dir, flatten=False, as_float=False)
+    return dict(x=x, y=y, x_test=x_test, y_test=y_test)
+
+
 def _read(source, argument, data_dir):
     """{"name", "kind", "x", "y", "x_test", "y_test"} from one source, unchecked (x_test None if it has none)."""
-    if str(source).lower() == "mnist":
-        (x, y), (x_test, y_test) = datasets.load_mnist(data_dir, flatten=False, as_float=False)
-        return dict(name="mnist", kind="arrays", x=x, y=y, x_test=x_test, y_test=y_test)
+    name = str(source).lower() if str(source).lower() in sources.names else str(source)
+    if name in sources.names:
+        parts = {"y": None, "x_test": None, "y_test": None, **sources.get(name)(data_dir)}
+        import pandas as pd
+
+        return dict(name=name, kind="table" if isinstance(parts["x"], pd.DataFrame) else "arrays", **parts)
     path = Path(source)
     if path.is_dir():
         return _read_idx_folder(path, argument)
     if not path.is_file():
-        raise DataError(argument, f"{path} is neither a file nor a folder (nor 'mnist').")
+        raise DataError(argument, f"{path} is neither a file nor a folder, nor a registered data set "
+                        f"({', '.join(sources.names)}).")
     suffix = path.suffix.lower()
-    readers = {".npy": _read_npy, ".npz": _read_npz, ".csv": _read_csv}
-    if suffix not in readers:
-        raise DataError(argument, f"{path} is not a .npy, .npz or .csv file nor an idx folder.")
-    return {"name": path.name, "x_test": None, "y_test": None, **readers[suffix](path, argument)}
+    if suffix not in readers.names:
+        raise DataError(argument, f"{path} is not a {', '.join(readers.names)} file nor an idx folder "
+                        "(register a reader for its suffix with ladderae.data.file_reader).")
+    return {"name": path.name, "x_test": None, "y_test": None, **readers.get(suffix)(path, argument)}
 
 
+@file_reader(".npy")
 def _read_npy(path, argument):
     try:
         return dict(kind="arrays", x=np.load(path, allow_pickle=False), y=None)
@@ -192,6 +217,7 @@ def _read_npy(path, argument):
         raise DataError(argument, f"{path} is not a readable .npy array of numbers ({err}).") from err
 
 
+@file_reader(".npz")
 def _read_npz(path, argument):
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -218,6 +244,7 @@ def _read_idx_folder(path, argument):
                 x_test=arrays["x_test"], y_test=arrays["y_test"])
 
 
+@file_reader(".csv")
 def _read_csv(path, argument):
     import pandas as pd
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ladderae.checks import check_all_finite
 
-__all__ = ["check_examples", "shape_error", "check_call", "stop_on_nan"]
+__all__ = ["check_examples", "shape_error", "check_call", "stop_on_nan", "CheckedLoops"]
 
 
 def _first_batch(x):
@@ -84,3 +84,27 @@ def stop_on_nan(callbacks):
     if not any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in callbacks):
         callbacks.append(keras.callbacks.TerminateOnNaN())
     return callbacks
+
+
+class CheckedLoops:
+    """A `keras.Model` mixin: `fit`, `evaluate` and `predict` check their data with `check_call` first."""
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Keras' `fit` on x alone, with the data checked first and `TerminateOnNaN` among the callbacks.
+
+        The checks (`ladderae.inputs`) run before any step, so a refused call
+        never costs the trained weights; a non-finite loss stops training
+        (Keras prints "Invalid loss, terminating training") instead of running
+        every remaining epoch on NaN weights.
+        """
+        check_call(self, "fit", x, y, kwargs.get("sample_weight"), kwargs.get("validation_data"))
+        kwargs["callbacks"] = stop_on_nan(kwargs.get("callbacks"))
+        return super().fit(x, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        check_call(self, "evaluate", x, y, kwargs.get("sample_weight"))
+        return super().evaluate(x, **kwargs)
+
+    def predict(self, x, **kwargs):
+        check_call(self, "predict", x)
+        return super().predict(x, **kwargs)

@@ -1,13 +1,14 @@
-"""A toy plugin for the CLI tests: a pairing rule, pair kind, pair loss, stop-gradient mode and likelihood, each new.
+"""A toy plugin for the CLI tests: a pairing rule, pair kind, pair loss, stop-gradient mode, likelihood and data set.
 
 `ladderae train --plugin tests/_cli_plugin.py` imports it before the command
 line is checked, so the names below are valid choices there.
 """
 
+import numpy as np
 from keras import ops
 
 import ladderae
-from ladderae import graph, likelihoods, pair_kinds, stop_gradient
+from ladderae import data, graph, likelihoods, pair_kinds, stop_gradient
 
 
 @ladderae.pairing_rule("toy_first_only")
@@ -39,3 +40,9 @@ stop_gradient.modes.register(frozen_encoder.name)(frozen_encoder)
 likelihoods.likelihoods.register("toy_unit_gaussian")(
     lambda **kwargs: likelihoods.GaussianLikelihood(learn_scale=False, **kwargs)
 )
+
+
+@data.data_source("toy_vectors")
+def toy_vectors(data_dir):
+    """300 standard-normal vectors of width 6 (the CLI splits off its own test rows)."""
+    return {"x": np.random.default_rng(0).normal(size=(300, 6)).astype("float32")}

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from ladderae import cli, likelihoods, losses, pairing, stop_gradient
+from ladderae import cli, data, likelihoods, losses, pair_kinds, pairing, stop_gradient
 
 TINY = ["train", "--encoder", "32", "--latent-dim", "4", "--epochs", "1", "--train-size", "500",
         "--test-size", "200", "--verbose", "0"]
@@ -31,7 +31,8 @@ def run(argv, capsys):
 @pytest.fixture
 def registries(monkeypatch):
     """Whatever a test registers (plugins, the example's rule) is gone after it, and the plugin is imported anew."""
-    for registry in (pairing.pairing_rules, losses.pair_losses, stop_gradient.modes, likelihoods.likelihoods):
+    for registry in (pairing.pairing_rules, losses.pair_losses, stop_gradient.modes, likelihoods.likelihoods,
+                     pair_kinds.pair_kinds, data.sources):
         monkeypatch.setattr(registry, "_entries", dict(registry._entries))
     yield
     for name in [n for n in sys.modules if n.startswith("ladderae_plugin_")]:
@@ -196,20 +197,21 @@ def test_a_damaged_model_file_is_one_line_naming_it(tmp_path, capsys):
     assert code == 2 and "argument model" in out.err and "damaged" in out.err and "\n" not in out.err.strip()
 
 
-def test_a_plugin_registers_a_rule_loss_mode_and_likelihood_for_the_cli(tmp_path, files, registries, capsys):
+def test_a_plugin_registers_a_rule_loss_mode_likelihood_and_data_set_for_the_cli(tmp_path, files, registries, capsys):
     out = tmp_path / "plugin"
     names = ["--pairing", "toy_first_only", "--consistency-loss", "toy_l1", "--stop-gradient", "toy_frozen_encoder",
              "--likelihood", "toy_unit_gaussian"]
     code, err = run(["train", "--data", str(files / "vectors.npy"), *SMALL, *names, "--output", str(out)], capsys)
     assert code == 2 and "invalid choice: 'toy_first_only'" in err.err  # unknown without the plugin
-    argv = ["train", "--plugin", str(PLUGIN), "--data", str(files / "vectors.npy"), *SMALL, "--encoder", "16", "8",
+    argv = ["train", "--plugin", str(PLUGIN), "--data", "toy_vectors", *SMALL, "--encoder", "16", "8",
             *names, "--output", str(out)]
     assert cli.main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["likelihood"] == "toy_unit_gaussian" and set(metrics["test"]) >= {"pair_e1_d1", "consistency"}
     assert "pair_e2_d2" not in metrics["test"]
-    assert cli.main(["evaluate", str(out / "model.keras"), "--plugin", str(PLUGIN), "--data",
-                     str(files / "vectors.npy"), "--k", "5"]) == 0
+    assert metrics["data"] == "toy_vectors" and metrics["kind"] == "vectors"  # the plugin's data set
+    assert cli.main(["evaluate", str(out / "model.keras"), "--plugin", str(PLUGIN), "--data", "toy_vectors",
+                     "--k", "5"]) == 0
     numbers = json.loads((out / "evaluation.json").read_text())
     assert numbers["pair_e1_d1"] >= 0 and np.isfinite(numbers["neg_elbo"])
     assert cli.main(["graph", "--plugin", str(PLUGIN), "--pair-kind", "toy_gap", "--output", str(out / "g.png")]) == 0

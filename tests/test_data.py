@@ -108,7 +108,7 @@ def test_bad_data_is_refused_naming_the_argument(tmp_path, arrays, kwargs, argum
     "write, problem",
     [
         (lambda p: p.with_suffix(".npy").write_bytes(b"not numpy"), "not a readable .npy"),
-        (lambda p: p.with_suffix(".txt").write_text("1,2"), r"not a \.npy, \.npz or \.csv"),
+        (lambda p: p.with_suffix(".txt").write_text("1,2"), r"not a \.csv, \.npy, \.npz file.*file_reader"),
         (lambda p: None, "neither a file nor a folder"),
     ],
     ids=["damaged-npy", "other-suffix", "missing"],
@@ -128,3 +128,28 @@ def test_a_test_table_without_a_training_column_names_the_test_argument(tmp_path
     with pytest.raises(DataError, match="'c'") as info:
         data.load(tmp_path / "t.csv", test=tmp_path / "test.csv")
     assert info.value.argument == "test"
+
+
+def test_a_registered_data_set_and_file_reader_load_by_name(tmp_path):
+    rng = np.random.default_rng(0)
+
+    @data.data_source("test_blobs")
+    def blobs(data_dir):
+        return {"x": rng.normal(size=(50, 3)).astype("float32"), "y": rng.integers(0, 2, 50)}
+
+    @data.file_reader(".txt")
+    def read_txt(path, argument):
+        return {"kind": "arrays", "x": np.loadtxt(path, ndmin=2), "y": None}
+
+    try:
+        d = data.load("test_blobs", validation_split=0.2, test_split=0.2)
+        assert (d.kind, d.example_shape, len(d.x_train), len(d.x_validation), len(d.x_test)) == (
+            "vectors", (3,), 32, 8, 10)
+        assert d.y_train is not None
+        np.savetxt(tmp_path / "points.txt", rng.normal(size=(20, 4)))
+        assert data.load(tmp_path / "points.txt", validation_split=0.0).x_train.shape == (18, 4)
+        with pytest.raises(ValueError, match="'test_blobs' is already registered"):
+            data.data_source("test_blobs")(blobs)
+    finally:
+        data.sources._entries.pop("test_blobs", None)
+        data.readers._entries.pop(".txt", None)

@@ -3,14 +3,14 @@
 import pytest
 from test_readme import run_python_block
 
-from ladderae import likelihoods, losses, pair_kinds, pairing, stop_gradient
+from ladderae import data, likelihoods, losses, pair_kinds, pairing, stop_gradient
 
 
 @pytest.fixture
 def clean_registries():
     """The block registers names once per process: remove them again so that the test can run twice."""
     registries = {pairing.pairing_rules: "outermost", losses.pair_losses: "l1", stop_gradient.modes: "frozen_target",
-                  likelihoods.likelihoods: "unit_gaussian", pair_kinds.pair_kinds: "gap_report"}
+                  likelihoods.likelihoods: "unit_gaussian", pair_kinds.pair_kinds: "gap_report", data.sources: "blobs"}
     yield
     for registry, name in registries.items():
         registry._entries.pop(name, None)
@@ -27,3 +27,10 @@ def test_readme_extending_block_registers_and_trains_each_part(tmp_path, monkeyp
     assert len(history["pair_e1_d1"]) == 2 and history["loss"][-1] < history["loss"][0]
     gaps = namespace["gap_history"].history
     assert {"gap_e1_d1", "gap_e2_d2"} <= set(gaps) and all(g > 0 for g in gaps["gap_e1_d1"])
+
+
+def test_readme_data_set_block_registers_a_source_that_loads_by_name(tmp_path, monkeypatch, data_root,
+                                                                      clean_registries):
+    run_python_block('@ladderae.data.data_source("blobs")', tmp_path, monkeypatch, data_root)
+    blobs = data.load("blobs")
+    assert (blobs.kind, blobs.example_shape, len(blobs.x_test)) == ("vectors", (12,), 50)
