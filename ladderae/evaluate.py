@@ -21,8 +21,6 @@ from ladderae.checks import check_positive_int
 
 __all__ = ["elbo", "iwae_nll", "active_units", "linear_probe", "knn_accuracy", "pair_residuals", "report"]
 
-_LOG_2PI = math.log(2.0 * math.pi)
-
 
 def _require_variational(model, what):
     if not getattr(model, "variational", True):
