@@ -133,8 +133,10 @@ def test_feature_map_losses_average_over_units_and_the_reconstruction_sums_over_
     terms = {k: float(numpy(v)) for k, v in model.loss_terms(X, out, 0).items()}
     e1, d1, e2, d2 = (numpy(out[n]) for n in ("e1", "d1", "e2", "d2"))
     mse = np.mean((e1 - d1) ** 2)  # mean over batch, height, width and channels
-    # normalized_mse: each channel of the map is a unit, with its variance over the batch and every position.
-    normalized = np.mean(np.mean((e2 - d2) ** 2, axis=(0, 1, 2)) / (e2.var(axis=(0, 1, 2)) + 1e-4))
+    # normalized_mse: each channel of the map is a unit, with its variance over the batch and every position,
+    # plus the floor: NORMALIZED_MSE_FLOOR times the mean square of both sides over the whole map.
+    floor = ladderae.losses.NORMALIZED_MSE_FLOOR * 0.5 * (np.mean(e2**2) + np.mean(d2**2))
+    normalized = np.mean(np.mean((e2 - d2) ** 2, axis=(0, 1, 2)) / (e2.var(axis=(0, 1, 2)) + floor))
     logits = numpy(out["x_hat"])
     bce = np.maximum(logits, 0) - logits * X + np.log1p(np.exp(-np.abs(logits)))
     assert terms["pair_e1_d1"] == pytest.approx(mse, rel=1e-5)
@@ -156,15 +158,20 @@ def test_the_gaussian_likelihood_learns_one_scale_per_pixel_and_channel():
 
 
 def test_normalized_mse_ignores_a_constant_border_of_a_feature_map():
-    """A position that is constant over the data (MNIST's blank border) has no batch variance of its own."""
+    """A position that is constant over the data (MNIST's blank border) has no batch variance of its own: the unit is
+    the channel, with its variance over the batch and every position, so the blank row cannot blow the loss up."""
     rng = np.random.default_rng(0)
     encoder_side = rng.normal(size=(64, 4, 4, 2)).astype("float32")
     encoder_side[:, 0] = 0.0  # the top row of the map is blank in every example
     decoder_side = encoder_side + rng.normal(scale=0.01, size=encoder_side.shape).astype("float32")
-    per_position = np.mean(np.mean((encoder_side - decoder_side) ** 2, axis=0) / (encoder_side.var(axis=0) + 1e-4))
+    gap = (encoder_side - decoder_side) ** 2
+    # Units per position with a small epsilon (1e-4) instead: the blank row alone gives (0.01^2 / 1e-4) x a quarter.
+    assert np.mean(np.mean(gap, axis=0) / (encoder_side.var(axis=0) + 1e-4)) > 0.2
+    floor = ladderae.losses.NORMALIZED_MSE_FLOOR * 0.5 * (np.mean(encoder_side**2) + np.mean(decoder_side**2))
+    per_channel = np.mean(np.mean(gap, axis=(0, 1, 2)) / (encoder_side.var(axis=(0, 1, 2)) + floor))
     value = float(numpy(ladderae.losses.normalized_mse(encoder_side, decoder_side)))
-    assert per_position > 0.2  # the blank row alone: (0.01^2 / 1e-4) x a quarter of the positions
-    assert value == pytest.approx(1e-4 / encoder_side.var(axis=(0, 1, 2)).mean(), rel=0.2)
+    assert value == pytest.approx(per_channel, rel=1e-4)
+    assert value < 1e-4  # under the squared gap itself (0.01^2): the blank row adds nothing large
 
 
 # -------------------------------------------------------------- gradients
