@@ -5,7 +5,6 @@ into layers and walks them, `ladderae.objective` assembles the loss; this
 module is the Keras side: training step hooks, metrics, user methods, config.
 """
 
-
 import warnings
 
 import keras
@@ -13,51 +12,21 @@ import networkx as nx
 import numpy as np
 from keras import ops
 
-from ladderae import checks, likelihoods, objective, schedules
+from ladderae import arguments, checks, latents, likelihoods, objective, schedules
 from ladderae import graph as graph_lib
 from ladderae import inputs as inputs_lib
 from ladderae import pairing as pairing_lib
 from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
+from ladderae.inputs import CheckedLoops
+from ladderae.hierarchy import HierarchyMethods
+from ladderae.methods import LatentMethods
 from ladderae.network import NodeNetwork
 
 __all__ = ["LadderAE"]
 
 
-def _input_shape(input_dim, input_shape):
-    if (input_dim is None) == (input_shape is None):
-        raise ValueError(
-            "Give exactly one of `input_dim` (e.g. 784) or `input_shape` (e.g. (28, 28)). "
-            f"Received: input_dim={input_dim!r}, input_shape={input_shape!r}"
-        )
-    if input_dim is not None:
-        return (checks.check_positive_int("input_dim", input_dim),)
-    return tuple(graph_lib._check_sizes("input_shape", input_shape))
-
-
-def _objective(name, k, variational, free_bits):
-    """The checked (objective, k) pair: ``iwae`` needs a variational model and no free bits."""
-    if name not in objective.OBJECTIVES:
-        raise ValueError(f"`objective` must be one of {', '.join(objective.OBJECTIVES)}. Received: objective={name!r}")
-    k = checks.check_positive_int("k", k)
-    if name == "elbo" and k != 1:
-        raise ValueError(f"`k` counts the samples of objective='iwae'; the ELBO uses one. Received: k={k}")
-    if name == "iwae" and not variational:
-        raise ValueError("objective='iwae' needs a variational model: build it with variational=True.")
-    if name == "iwae" and free_bits:
-        raise ValueError(
-            "free_bits applies to the ELBO's KL term, which the iwae objective does not have: use free_bits=0 "
-            "(or beta warm-up, which the iwae objective anneals)."
-        )
-    return name, k
-
-
-def _listed(value):
-    """A tuple argument as a JSON-friendly list (nested for per-layer pairs); scalars as they are."""
-    return [_listed(v) for v in value] if isinstance(value, (list, tuple)) else value
-
-
 @keras.saving.register_keras_serializable(package="ladderae")
-class LadderAE(keras.Model):
+class LadderAE(CheckedLoops, HierarchyMethods, LatentMethods, keras.Model):
     """A deep autoencoder whose encoder layers are matched to their mirror decoder layers.
 
     The architecture is a `networkx.DiGraph` (`model.graph`): input ``x``,
@@ -80,8 +49,10 @@ class LadderAE(keras.Model):
     encoder : list of int
         Widths of the dense layers e1..eL (after the conv layers, if any; may
         then be empty); the decoder mirrors them.
-    latent_dim : int
-        Width of the bottleneck.
+    latent_dim : int or list of int
+        Width of the bottleneck; with ``pair_kind="stochastic"`` a list of one
+        width per stochastic pair from the input side, the top (the
+        bottleneck) last: a Ladder VAE (see `ladderae.pair_kinds.stochastic`).
     conv : list of int
         Filters of Conv2D encoder layers (``padding="same"``) before the dense
         ones, e.g. ``[32, 64]``; each is mirrored by a Conv2DTranspose, with a
@@ -99,7 +70,7 @@ class LadderAE(keras.Model):
     pairing_options : dict
         Keyword options for the rule, e.g. ``{"depths": [2]}`` or ``{"k": 2}``.
     pair_kind : str, None or list of them
-        The registered pair kind of each pair (``"consistency"``), one for all
+        The registered pair kind of each pair (``"consistency"``, ``"stochastic"``), one for all
         or one per pair; None adds no pair edge (with `tied_weights`: a tie
         that computes no loss).
     consistency_weight : float, Schedule or list of them
@@ -121,9 +92,10 @@ class LadderAE(keras.Model):
     beta : float or Schedule
         Weight of the KL term, evaluated from the model's step counter inside
         the compiled step (use `ladderae.LinearWarmup` for KL warm-up).
-    free_bits : float
+    free_bits : float or list of float
         Minimum KL per latent dimension (nats, batch average) in the loss; the
-        reported ``kl`` metric stays the true KL.
+        reported ``kl`` metric stays the true KL. A hierarchy may give one per
+        latent layer, the top last.
     objective : str
         ``"elbo"`` (the negative ELBO) or ``"iwae"``: the importance-weighted
         bound with `k` posterior samples per example (Burda et al.), reported
@@ -168,12 +140,13 @@ class LadderAE(keras.Model):
         kind_settings = {key: kwargs.pop(key) for key in list(kwargs) if key in pairing_lib.kind_arguments()}
         super().__init__(**kwargs)
         # The graph: the architecture and its pairs; the likelihood declares the output layer's shape.
-        shape = _input_shape(input_dim, input_shape)
+        shape = arguments.input_shape(input_dim, input_shape)
         variational = checks.check_bool("variational", variational)
         keras.activations.get(activation)  # an unknown activation fails here, by name, before any layer exists
         self.likelihood = likelihoods.get(likelihood, name="likelihood")
+        top_dim, lower_dims = latents.split_latent_dim(latent_dim)
         g = graph_lib.build_graph(
-            shape, encoder, latent_dim, conv=conv, kernel_size=kernel_size, strides=strides,
+            shape, encoder, top_dim, conv=conv, kernel_size=kernel_size, strides=strides,
             variational=variational, activation=activation, output_shape=self.likelihood.param_shape,
         )
         pairing_lib.apply_pairing(
@@ -181,18 +154,19 @@ class LadderAE(keras.Model):
             consistency_weight=consistency_weight, consistency_loss=consistency_loss, stop_gradient=stop_gradient,
             **kind_settings,
         )
+        latents.assign_widths(g, lower_dims, latent_dim)  # a list: one latent per stochastic pair, the top last
         self._graph = nx.freeze(g)
         self.network = NodeNetwork(self._graph)
 
         # Training settings that are not architecture.
         self.beta = schedules.get(beta, "beta")
-        self.free_bits = checks.check_non_negative("free_bits", free_bits)
-        self.objective, self.k = _objective(objective, k, variational, self.free_bits)
+        self.free_bits = latents.check_free_bits(free_bits, len(self.network.latents) + 1)
+        self.objective, self.k = arguments.objective_choice(objective, k, variational, self.free_bits)
         self.seed = seed
         # The resolved arguments, as get_config returns them (pairs: as resolved into the graph).
         self._arguments = {
-            "input_shape": list(shape), "encoder": list(encoder), "latent_dim": latent_dim, "conv": list(conv),
-            "kernel_size": _listed(kernel_size), "strides": _listed(strides), "variational": bool(variational),
+            "input_shape": list(shape), "encoder": list(encoder), "latent_dim": arguments.listed(latent_dim), "conv": list(conv),
+            "kernel_size": arguments.listed(kernel_size), "strides": arguments.listed(strides), "variational": bool(variational),
             "pairing": pairing_lib.explicit_pairs(self._graph),
             "likelihood": likelihood if isinstance(likelihood, str) else None,
             "free_bits": self.free_bits, "objective": self.objective, "k": self.k, "activation": activation,
@@ -236,6 +210,7 @@ class LadderAE(keras.Model):
         names = ["reconstruction"] + [t for t in self.likelihood.nll_term_names if t != "reconstruction"]
         if self.variational:
             names += ["kl", "beta", "neg_elbo"] + (["neg_iwae"] if self.objective == "iwae" else [])
+            names += latents.term_names(self.network)
         return names + self.network.term_names()
 
     def build(self, input_shape):
@@ -317,106 +292,6 @@ class LadderAE(keras.Model):
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         # Keras 3 cannot reduce scalar step metrics across workers: see ladderae.distribute.reducible_metrics.
         return reducible_metrics(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
-
-    # ------------------------------------------------- Keras' loops, checked
-
-    def fit(self, x=None, y=None, **kwargs):
-        """Keras' `fit` on x alone, with the data checked first and `TerminateOnNaN` among the callbacks.
-
-        The checks (`ladderae.inputs`) run before any step, so a refused call
-        never costs the trained weights; a non-finite loss stops training
-        (Keras prints "Invalid loss, terminating training") instead of running
-        every remaining epoch on NaN weights.
-        """
-        inputs_lib.check_call(self, "fit", x, y, kwargs.get("sample_weight"), kwargs.get("validation_data"))
-        kwargs["callbacks"] = inputs_lib.stop_on_nan(kwargs.get("callbacks"))
-        return super().fit(x, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        inputs_lib.check_call(self, "evaluate", x, y, kwargs.get("sample_weight"))
-        return super().evaluate(x, **kwargs)
-
-    def predict(self, x, **kwargs):
-        inputs_lib.check_call(self, "predict", x)
-        return super().predict(x, **kwargs)
-
-    # ---------------------------------------------------------- convenience
-
-    def _batched(self, fn, data, batch_size, name="x"):
-        """Apply `fn` (tensor -> tensor or dict of tensors) batch by batch; NumPy results."""
-        data = np.asarray(data)
-        if data.ndim == 0 or len(data) == 0:
-            raise ValueError(f"`{name}` has no rows: pass at least one. Received: {name} with shape {data.shape}.")
-        checks.check_positive_int("batch_size", batch_size)
-        parts = [fn(ops.convert_to_tensor(data[i : i + batch_size])) for i in range(0, len(data), batch_size)]
-        if isinstance(parts[0], dict):
-            return {k: np.concatenate([ops.convert_to_numpy(p[k]) for p in parts]) for k in parts[0]}
-        return np.concatenate([ops.convert_to_numpy(p) for p in parts])
-
-    def _decoder_params(self, z):
-        """The parameters of p(x | z) that the output layer emits for a batch of latent codes (backend tensor)."""
-        return self.network.walk(self.network.decoder_path(), ops.cast(z, self.compute_dtype), None)[graph_lib.OUTPUT]
-
-    def _encode_batch(self, batch, sample):
-        h = self._flatten(batch)
-        return self.network.walk(self.network.encoder_path(), h, self._draw_noise(ops.shape(h)[0]) if sample else None)
-
-    def posterior(self, x, batch_size=1024):
-        """Mean and log-variance of q(z | x) as NumPy arrays (variational models)."""
-        self._require_variational("posterior")
-        out = self._batched(lambda b: {k: self._encode_batch(b, False)[k] for k in ("z_mean", "z_log_var")},
-                            x, batch_size)
-        return out["z_mean"], out["z_log_var"]
-
-    def encode(self, x, sample=False, batch_size=1024):
-        """Latent codes of x: the posterior mean, or a reparameterised sample when `sample`."""
-        if sample:
-            self._require_variational("encode(sample=True)")
-        return self._batched(lambda b: self._encode_batch(b, sample)[graph_lib.LATENT], x, batch_size)
-
-    def activations(self, x, sample=False, batch_size=1024):
-        """Every node's activation for x (through the posterior mean unless `sample`), as NumPy arrays by name."""
-        if sample:
-            self._require_variational("activations(sample=True)")
-
-        def fn(batch):
-            h = self._flatten(batch)
-            return self.network.walk(self.network.order[1:], h, self._draw_noise(ops.shape(h)[0]) if sample else None)
-
-        return self._batched(fn, x, batch_size)
-
-    def log_px_given_z(self, x, z):
-        """log p(x | z) per example (nats) as a backend tensor; x and z are batches of equal length."""
-        return -self.likelihood.nll(self._flatten(x), self._decoder_params(z))
-
-    def decode(self, z, batch_size=1024):
-        """Mean of p(x | z) (pixel probabilities for Bernoulli), in the input's shape."""
-        self._check_codes(z)
-        return self._batched(
-            lambda b: ops.reshape(self.likelihood(self._decoder_params(b)), (-1, *self._data_shape)), z, batch_size,
-            "z",
-        )
-
-    def _check_codes(self, z):
-        shape = np.shape(z)
-        if len(shape) != 2 or shape[1] != self.latent_dim:
-            raise ValueError(
-                f"`z` must hold latent codes of width latent_dim={self.latent_dim}, shape (n, {self.latent_dim}). "
-                f"Received: z with shape {shape}."
-            )
-
-    def reconstruct(self, x, sample=False, batch_size=1024):
-        """decode(encode(x)): deterministic through the posterior mean unless `sample`."""
-        return self.decode(self.encode(x, sample=sample, batch_size=batch_size), batch_size=batch_size)
-
-    def sample(self, n, seed=None):
-        """Decode n draws from the prior N(0, I): means of p(x | z) in the input's shape."""
-        self._require_variational("sample")
-        return self.decode(ops.convert_to_numpy(keras.random.normal((n, self.latent_dim), seed=seed)))
-
-    def _require_variational(self, what):
-        if not self.variational:
-            raise ValueError(f"{what} needs a variational model; this one was built with variational=False.")
 
     # ---------------------------------------------------------------- config
 

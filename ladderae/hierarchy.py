@@ -1,0 +1,66 @@
+"""User methods of a hierarchy of latents (a Ladder VAE): every layer's codes, full reconstructions, top-down samples.
+
+A mixin placed before `ladderae.methods.LatentMethods`. For a model whose
+network holds latents below the bottleneck (``network.latents``, see
+`ladderae.latents`), `encode` gives every layer's codes by latent name,
+`reconstruct` runs the whole walk (the lower latents carry detail that the
+top alone does not), and `sample` draws each lower latent from its prior
+p(z_i | z_{i+1}), top down. Any other model gets the plain methods.
+"""
+
+import keras
+from keras import ops
+
+from ladderae import checks, latents
+from ladderae import graph as graph_lib
+
+__all__ = ["HierarchyMethods"]
+
+
+class HierarchyMethods:
+    """encode, reconstruct and sample over every latent layer of a hierarchical model."""
+
+    def _full_walk(self, batch, sample):
+        h = self._flatten(batch)
+        return self.network.walk(self.network.order[1:], h, self._draw_noise(ops.shape(h)[0]) if sample else None)
+
+    def _mean_of(self, params):
+        return ops.reshape(self.likelihood(params), (-1, *self._data_shape))
+
+    def encode(self, x, sample=False, batch_size=1024):
+        """Latent codes of x; a hierarchy: {latent name: codes} for every layer (``z1``, ..., the top ``z``).
+
+        The codes are drawn top down through the merged posteriors: their
+        means (a deterministic pass, each layer's prior from the means above)
+        or, with `sample`, one reparameterised sample per layer.
+        """
+        if not self.network.latents:
+            return super().encode(x, sample=sample, batch_size=batch_size)
+        names = [*self.network.latents, graph_lib.LATENT]
+
+        def codes(batch):
+            out = self._full_walk(batch, sample)
+            return {name: out[name] for name in names}
+
+        return self._batched(codes, x, batch_size)
+
+    def reconstruct(self, x, sample=False, batch_size=1024):
+        """Mean of p(x | z) through every layer's posterior (means unless `sample`), in the input's shape."""
+        if not self.network.latents:
+            return super().reconstruct(x, sample=sample, batch_size=batch_size)
+        return self._batched(lambda b: self._mean_of(self._full_walk(b, sample)[graph_lib.OUTPUT]), x, batch_size)
+
+    def sample(self, n, seed=None):
+        """Means of p(x | z) for n draws, every latent from its prior, top down (the top from N(0, I)).
+
+        `seed` fixes every layer's draw (None: the model's noise generator).
+        """
+        if not self.network.latents:
+            return super().sample(n, seed=seed)
+        n = checks.check_positive_int("n", n)
+        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
+        noise = {name: keras.random.normal((n, width), seed=generator)
+                 for name, width in latents.widths(self.network).items()}
+        z = ops.cast(noise[graph_lib.LATENT], self.compute_dtype)
+        params = self.network.walk(self.network.decoder_path(), z, noise)[graph_lib.OUTPUT]
+        return ops.convert_to_numpy(self._mean_of(params))

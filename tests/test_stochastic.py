@@ -1,0 +1,146 @@
+"""Stochastic pairs: a hierarchy of Gaussian latents merged at each encoder/decoder pair (the Ladder VAE)."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import bits, fixed_weights, gradients, numpy
+
+import ladderae
+from ladderae import evaluate, evaluate_hierarchy, graph, latents
+
+X = bits((64, 12))
+
+
+def lvae(**kwargs):
+    """Three stochastic pairs: z1 (5) at e1/d1, z2 (4) at e2/d2, the top z (3) at e3/d3."""
+    return ladderae.LadderAE(12, **(dict(encoder=[10, 8, 6], latent_dim=[5, 4, 3], pair_kind="stochastic", seed=0)
+                                    | kwargs))
+
+
+def test_the_merge_is_the_precision_weighted_product_numpy_computes():
+    rng = np.random.default_rng(0)
+    mu_hat, lv_hat, mu_p, lv_p = (rng.normal(0, 2, (4, 3)).astype("float32") for _ in range(4))
+    mean, log_var = (numpy(v) for v in latents.precision_weighted(mu_hat, lv_hat, mu_p, lv_p))
+    var_q = 1.0 / (np.exp(-lv_hat) + np.exp(-lv_p))
+    np.testing.assert_allclose(np.exp(log_var), var_q, rtol=1e-5)
+    np.testing.assert_allclose(mean, (mu_hat * np.exp(-lv_hat) + mu_p * np.exp(-lv_p)) * var_q, rtol=1e-4, atol=1e-5)
+
+
+def test_the_model_merges_bottom_up_with_top_down_and_decodes_from_the_prior_alone():
+    model = fixed_weights(lvae(), 0.5)
+    out = {k: numpy(v) for k, v in model.network.walk(model.network.order[1:], model._flatten(X), None).items()}
+    layers = model.pair_layers["e1_d1"]
+    mu_hat, lv_hat = (numpy(layers[p](out["e1"])) for p in ("mean", "log_var"))
+    expected = latents.precision_weighted(mu_hat, lv_hat, out["z1_prior_mean"], out["z1_prior_log_var"])
+    np.testing.assert_allclose(out["z1_mean"], numpy(expected[0]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out["z1"], out["z1_mean"])  # a deterministic pass continues with the mean
+    top_only = model.network.walk(model.network.decoder_path(), out["z"], None)
+    np.testing.assert_array_equal(numpy(top_only["z1"]), numpy(top_only["z1_prior_mean"]))
+
+
+def test_declared_from_lists_with_kl_per_layer_in_history():
+    model = lvae()
+    assert model.network.latents == ["z1", "z2"] and model.latent_dim == 3
+    assert [data.get("units") for *_, data in model.network.pairs] == [5, 4, None]
+    assert model.term_names[-3:] == ["kl_z1", "kl_z2", "kl_z"]
+    assert model.pair_layers["e1_d1"]["up"].units == 10  # z1 (5) back to d1's width
+    model.compile(optimizer="adam")
+    history = model.fit(X, batch_size=16, epochs=2, verbose=0).history
+    for name in ("kl_z1", "kl_z2", "kl_z"):
+        assert np.all(np.isfinite(history[name])) and history[name][-1] > 0
+    total = sum(np.array(history[f"kl_{n}"]) for n in ("z1", "z2", "z"))
+    np.testing.assert_allclose(history["kl"], total, rtol=1e-5)
+
+
+def test_the_hierarchical_kl_matches_a_monte_carlo_estimate():
+    model = fixed_weights(lvae(), 0.4)
+    rows = np.repeat(X[:4], 4000, axis=0)
+    out = model(rows)
+    terms = model.loss_terms(rows, out, 0)
+    out = {k: numpy(v) for k, v in out.items()}
+    log_ratio = numpy(latents.log_ratio(model.network, out))  # log p(z) - log q(z | x) at the sampled z
+    mc = -log_ratio.mean()
+    analytic = float(numpy(terms["kl"]))
+    assert abs(mc - analytic) < 4 * log_ratio.std() / np.sqrt(len(rows)), (mc, analytic)
+
+
+def test_free_bits_per_layer_floor_only_the_loss_and_beta_warms_up():
+    model = lvae(free_bits=[0.0, 5.0, 0.0], beta=ladderae.LinearWarmup(10))
+    terms = {k: float(numpy(v)) for k, v in model.loss_terms(X, model(X), 5).items()}
+    assert terms["beta"] == pytest.approx(0.5)
+    floored = terms["kl_z1"] + 4 * 5.0 + terms["kl_z"]  # z2's 4 units each count at least 5 nats in the loss
+    assert terms["loss"] == pytest.approx(terms["reconstruction"] + 0.5 * floored, rel=1e-5)
+    assert terms["neg_elbo"] == pytest.approx(terms["reconstruction"] + terms["kl"], rel=1e-6)
+
+
+def test_gradients_reach_every_layer():
+    model = fixed_weights(lvae(), 0.3)
+    grads = gradients(model, lambda: model.loss_terms(X, model(X, training=True), 0)["loss"])
+    assert set(grads) >= {f"z1_{p}/kernel" for p in ("mean", "log_var", "prior_mean", "prior_log_var", "up")}
+    assert [name for name, g in grads.items() if not np.abs(g).sum() > 0] == []
+
+
+def test_iwae_bound_with_k_1_is_the_elbo_in_expectation_and_tightens_with_k():
+    model = fixed_weights(lvae(), 0.4)
+    x = np.repeat(X[:8], 50, axis=0)
+    one = evaluate_hierarchy.iwae_nll(model, x, k=1, verbose=0)
+    neg_elbo = evaluate_hierarchy.elbo(model, x)["neg_elbo"]
+    assert abs(one.mean() - neg_elbo) < 4 * one.std() / np.sqrt(len(x)), (one.mean(), neg_elbo)
+    fifty = evaluate_hierarchy.iwae_nll(model, X[:8], k=50, verbose=0)
+    assert fifty.mean() < one.mean() - 0.1
+
+
+def test_iwae_bound_is_chunk_independent_and_agrees_with_evaluate_for_one_latent():
+    model = fixed_weights(lvae(), 0.4)
+    whole = evaluate_hierarchy.iwae_nll(model, X[:6], k=20, verbose=0)
+    np.testing.assert_allclose(evaluate_hierarchy.iwae_nll(model, X[:6], k=20, max_rows=20, verbose=0), whole,
+                               rtol=1e-6)
+    flat = fixed_weights(ladderae.LadderAE(12, encoder=[10], latent_dim=3, pairing="none", seed=0), 0.4)
+    np.testing.assert_allclose(evaluate_hierarchy.iwae_nll(flat, X[:6], k=20, verbose=0),
+                               evaluate.iwae_nll(flat, X[:6], k=20, verbose=0), rtol=1e-5)
+
+
+def test_encode_active_units_and_top_down_sampling():
+    model = fixed_weights(lvae(), 0.5)
+    codes = model.encode(X)
+    assert {k: v.shape for k, v in codes.items()} == {"z1": (64, 5), "z2": (64, 4), "z": (64, 3)}
+    assert set(evaluate_hierarchy.active_units(model, X)) == {"z1", "z2", "z"}
+    assert model.reconstruct(X).shape == (64, 12) and model.sample(5, seed=1).shape == (5, 12)
+    np.testing.assert_array_equal(model.sample(5, seed=1), model.sample(5, seed=1))
+    # Changing only the top latent changes every lower prior: generation runs top down.
+    tops = np.zeros((2, 3), "float32"), np.ones((2, 3), "float32")
+    priors = [model.network.walk(model.network.decoder_path(), keras.ops.convert_to_tensor(z), None) for z in tops]
+    for name in ("z2", "z1"):
+        assert not np.allclose(numpy(priors[0][f"{name}_prior_mean"]), numpy(priors[1][f"{name}_prior_mean"]))
+
+
+def test_mixes_with_consistency_pairs_and_saves_identically(tmp_path):
+    model = lvae(pair_kind=["stochastic", "consistency", "stochastic"], latent_dim=[5, 3])
+    assert model.network.latents == ["z1"] and "pair_e2_d2" in model.term_names
+    model.compile(optimizer="adam")
+    model.fit(X, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "lvae.keras")
+    restored = keras.saving.load_model(tmp_path / "lvae.keras")
+    assert graph.graphs_equal(restored.graph, model.graph)
+    for name, codes in model.encode(X).items():
+        np.testing.assert_array_equal(restored.encode(X)[name], codes)
+    np.testing.assert_array_equal(restored.sample(4, seed=2), model.sample(4, seed=2))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(latent_dim=[5, 3]), r"`latent_dim` lists one width per stochastic pair.*2 such pairs.*give 3 widths"),
+        (dict(latent_dim=3), r"`latent_dim` lists one width per stochastic pair.*give 3 widths"),
+        (dict(latent_dim=[5, 0, 3]), r"`latent_dim` must be a positive integer or a non-empty list"),
+        (dict(pair_kind="consistency"), r"`latent_dim` lists one width.*0 such pairs.*or one int"),
+        (dict(pairing=[("e1", "d2")], encoder=[6, 6], latent_dim=[5, 3]),
+         r"Stochastic pair \('e1', 'd2'\).*its decoder mirror \('d1'\)"),
+        (dict(variational=False), r"holds a Gaussian latent: build the model with variational=True"),
+        (dict(free_bits=[0.1, -0.5, 0.0]), r"`free_bits` must be .* one per latent layer \(3 here.*free_bits\[1\]=-0.5"),
+        (dict(free_bits=[0.1, 0.0]), r"`free_bits` must be .*\(3 here, the top last\). Received: 2 entries"),
+    ],
+)
+def test_bad_hierarchies_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lvae(**kwargs)
