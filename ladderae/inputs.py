@@ -86,6 +86,15 @@ def stop_on_nan(callbacks):
     return callbacks
 
 
+def keyed_to_steps(data, callbacks):
+    """`callbacks` plus a `pipeline.EpochSync` for `data` (unless one is there): its epochs follow the step count."""
+    from ladderae.pipeline import EpochSync
+
+    if any(isinstance(c, EpochSync) for c in callbacks):
+        return callbacks
+    return [*callbacks, EpochSync(data)]
+
+
 class CheckedLoops:
     """A `keras.Model` mixin: `fit`, `evaluate` and `predict` check their data with `check_call` first."""
 
@@ -95,10 +104,16 @@ class CheckedLoops:
         The checks (`ladderae.inputs`) run before any step, so a refused call
         never costs the trained weights; a non-finite loss stops training
         (Keras prints "Invalid loss, terminating training") instead of running
-        every remaining epoch on NaN weights.
+        every remaining epoch on NaN weights. A `pipeline.DynamicBinarization`
+        input gets `pipeline.EpochSync` and ``shuffle=False`` unless told
+        otherwise, so a run resumed by `BackupAndRestore` ends where an
+        uninterrupted one does.
         """
         check_call(self, "fit", x, y, kwargs.get("sample_weight"), kwargs.get("validation_data"))
         kwargs["callbacks"] = stop_on_nan(kwargs.get("callbacks"))
+        if hasattr(x, "set_epoch"):  # a ladderae pipeline that draws each epoch from (seed, epoch): resume exactly
+            kwargs["callbacks"] = keyed_to_steps(x, kwargs["callbacks"])
+            kwargs.setdefault("shuffle", False)  # it shuffles itself; Keras' shuffle is not in any backup
         return super().fit(x, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):

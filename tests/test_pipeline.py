@@ -196,7 +196,24 @@ def test_epoch_sync_warns_when_keras_reorders_the_batches():
     model = ladderae.LadderAE(6, encoder=[4], latent_dim=2)
     model.compile(optimizer="adam")
     with pytest.warns(UserWarning, match="shuffle=False"):
-        model.fit(ds, epochs=1, verbose=0, callbacks=[EpochSync(ds)])
+        model.fit(ds, epochs=1, verbose=0, shuffle=True, callbacks=[EpochSync(ds)])
+
+
+def test_fit_keys_a_binarised_input_to_the_step_count_by_default():
+    import warnings
+
+    import ladderae
+
+    ds = DynamicBinarization(np.full((64, 6), 0.5, np.float32), 4, seed=0)
+    model = ladderae.LadderAE(6, encoder=[4], latent_dim=2)
+    model.compile(optimizer="adam")
+    keyed = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda b, logs: b == 0 and keyed.append(ds.epoch))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(ds, epochs=2, verbose=0, callbacks=[record])  # EpochSync added, Keras' shuffle off
+    assert not [w for w in caught if "shuffle" in str(w.message)]
+    assert keyed == [0, 16]  # each epoch drawn from the step count at its start, as a resumed run draws it
 
 
 @pytest.mark.parametrize(
