@@ -68,6 +68,9 @@ case "${1:-}" in
       git commit -q -m "IWAE protocol: finished runs from $(cat "$WT/.bench-commit" | cut -c1-7)" -- benchmarks/results/iwae_protocol
       git log --oneline -1
     fi
+    if [ -e "$dest/results.md" ]; then
+      echo "put the tables of $dest/results.md in README.md's protocol section (tests/test_readme_benchmark.py checks)"
+    fi
     ;;
   *)
     sed -n '2,15p' "$0"; exit 2 ;;
