@@ -161,7 +161,7 @@ def _mirror_of(attrs, shape):
 
 def build_graph(
     input_shape, encoder, latent_dim, *, conv=(), kernel_size=3, strides=2, variational=True, activation="relu",
-    output_shape=None,
+    output_shape=None, batch_norm=False,
 ):
     """Lay out input, encoder, bottleneck, mirror decoder and output as flow edges.
 
@@ -186,6 +186,9 @@ def build_graph(
         from the shape the first layer reads (flattened for a dense one) to it,
         such as a likelihood's `param_shape`; None: that shape itself. A conv
         decoder's output keeps the image's height and width.
+    batch_norm : bool
+        Batch-normalise the pre-activations of the hidden dense layers (node
+        attribute ``batch_norm``; tied layers are not normalised).
     """
     input_shape = tuple(_check_sizes("input_shape", input_shape))
     conv = _check_sizes("conv", conv, allow_empty=True, example="[32, 64]")
@@ -207,6 +210,8 @@ def build_graph(
     g.add_node(INPUT, role="input", shape=first, units=math.prod(first))
     for depth, attrs in enumerate(encoder_layers, start=1):
         g.add_node(f"e{depth}", role="encoder", depth=depth, activation=activation, **attrs)
+        if batch_norm and attrs["layer"] == "dense":
+            g.nodes[f"e{depth}"]["batch_norm"] = True
     g.add_node(LATENT, role="latent", variational=bool(variational), **_layer("dense", (latent_dim,)))
     chain = [INPUT, *(f"e{depth}" for depth in range(1, len(encoder_layers) + 1)), LATENT]
     nx.add_path(g, chain, kind="flow")
@@ -224,6 +229,8 @@ def build_graph(
         else:
             depth = g.nodes[lower]["depth"]
             g.add_node(f"d{depth}", role="decoder", depth=depth, activation=activation, **attrs)
+            if batch_norm and attrs["layer"] == "dense":
+                g.nodes[f"d{depth}"]["batch_norm"] = True
             decoder.append(f"d{depth}")
     nx.add_path(g, [LATENT, *decoder], kind="flow")
     return g

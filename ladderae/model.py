@@ -105,6 +105,10 @@ class LadderAE(CheckedLoops, HierarchyMethods, LatentMethods, keras.Model):
         estimated by sampling instead of the analytic KL).
     activation : str
         Activation of the hidden layers.
+    batch_norm : bool
+        Batch-normalise the hidden dense layers' pre-activations (batch
+        statistics in training, moving averages otherwise; tied layers are not
+        normalised): the Ladder VAE trains its deterministic layers so.
     seed : int or None
         Seed of the sampling noise.
     """
@@ -133,6 +137,7 @@ class LadderAE(CheckedLoops, HierarchyMethods, LatentMethods, keras.Model):
         objective="elbo",
         k=1,
         activation="relu",
+        batch_norm=False,
         seed=None,
         **kwargs,
     ):
@@ -148,6 +153,7 @@ class LadderAE(CheckedLoops, HierarchyMethods, LatentMethods, keras.Model):
         g = graph_lib.build_graph(
             shape, encoder, top_dim, conv=conv, kernel_size=kernel_size, strides=strides,
             variational=variational, activation=activation, output_shape=self.likelihood.param_shape,
+            batch_norm=checks.check_bool("batch_norm", batch_norm),
         )
         pairing_lib.apply_pairing(
             g, pairing, pairing_options=pairing_options, pair_kind=pair_kind, tied_weights=tied_weights,
@@ -170,6 +176,7 @@ class LadderAE(CheckedLoops, HierarchyMethods, LatentMethods, keras.Model):
             "pairing": pairing_lib.explicit_pairs(self._graph),
             "likelihood": likelihood if isinstance(likelihood, str) else None,
             "free_bits": self.free_bits, "objective": self.objective, "k": self.k, "activation": activation,
+            "batch_norm": bool(batch_norm),
             "seed": seed,
         }
 

@@ -20,6 +20,7 @@ from keras import ops
 from ladderae import graph as graph_lib
 from ladderae import losses, pair_kinds
 from ladderae.layers import Conv2DTransposed, DenseTransposed
+from ladderae.normalized import NormalizedDense
 
 __all__ = ["NodeNetwork"]
 
@@ -72,6 +73,8 @@ class NodeNetwork:
             return keras.layers.Dense(data["units"], name="z")
         layer_class = _LAYER_CLASSES[data["layer"], self.tied_sources[node] is not None]
         activation = data.get("activation")
+        if data.get("batch_norm") and layer_class is keras.layers.Dense:
+            return NormalizedDense(data["units"], activation=activation, name=node)
         if data["layer"] == "dense":
             return layer_class(data["units"], activation=activation, name=node)
         return layer_class(
@@ -104,7 +107,7 @@ class NodeNetwork:
     def inner_nodes(self, encoder, decoder):
         return graph_lib.inner_nodes(self.graph, encoder, decoder)
 
-    def apply_node(self, node, h, eps):
+    def apply_node(self, node, h, eps, training=None):
         """Run `node`'s layer on `h`; the named activations it produces.
 
         A dense layer reads a feature map flattened and reshapes its output to
@@ -112,6 +115,9 @@ class NodeNetwork:
         The bottleneck of a VAE gives z (the mean where `eps` is None),
         ``z_mean`` and ``z_log_var``. `eps` is None, z's noise, or noise by
         latent name (``{"z": ..., "z1": ...}``: a hierarchy evaluated on given noise).
+        `training` reaches layers that behave differently in training (batch
+        normalisation): Keras' JAX trainer calls the model's `call` without the
+        call context that would pass it down.
         """
         data = self.graph.nodes[node]
         layer = self.layers[node]
@@ -123,22 +129,24 @@ class NodeNetwork:
             z = mean if noise is None else losses.reparameterize(mean, log_var, noise)
             return {node: z, "z_mean": mean, "z_log_var": log_var}
         source = self.tied_sources[node]
-        out = layer(h) if source is None else layer(h, kernel=self.layers[source].kernel)
+        out = layer(h, training=training) if source is None else layer(h, kernel=self.layers[source].kernel)
         if data["layer"] == "dense" and len(data["shape"]) > 1:
             out = ops.reshape(out, (-1, *data["shape"]))
         return {node: out}
 
-    def walk(self, nodes, h, eps, context=None):
+    def walk(self, nodes, h, eps, context=None, training=None):
         """Run `nodes` in order from the activation `h`; every activation by name.
 
         After a pair's decoder node, its kind may `merge` information into it
         (a lateral connection, a latent merged from both sides): the merge
         sees this walk's activations over `context` (activations computed
         before the walk, e.g. the encoder side for a re-run of inner layers).
+        `training` is given to each layer (None: Keras' call context decides).
         """
+        apply = self.apply_node if training is None else functools.partial(self.apply_node, training=training)
         out = {}
         for node in nodes:
-            out.update(self.apply_node(node, h, eps))
+            out.update(apply(node, h, eps))
             for kind, (e, d, data) in self._merges.get(node, ()):
                 out.update(kind.merge(self, {**(context or {}), **out}, e, d, data, eps))
             h = out[node]
@@ -146,7 +154,7 @@ class NodeNetwork:
 
     def forward(self, h, eps, training):
         """The full walk from the input; a training pass adds what each pair kind computes."""
-        out = self.walk(self.order[1:], h, eps)
+        out = self.walk(self.order[1:], h, eps, training=training)
         if training:
             for kind, (e, d, data) in zip(self.kinds, self.pairs):
                 out.update(kind.forward(self, out, e, d, data, eps))

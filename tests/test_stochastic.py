@@ -127,6 +127,22 @@ def test_mixes_with_consistency_pairs_and_saves_identically(tmp_path):
     np.testing.assert_array_equal(restored.sample(4, seed=2), model.sample(4, seed=2))
 
 
+def test_batch_norm_and_ties_train_save_and_evaluate_with_moving_statistics(tmp_path):
+    model = lvae(batch_norm=True, tied_weights=True)
+    layers = model.node_layers
+    assert [type(layers[n]).__name__ for n in ("e1", "e2", "e3", "d3", "d2", "d1", "x_hat")] == [
+        "NormalizedDense"] * 4 + ["DenseTransposed"] * 3  # d3 reads z; the layers after d3, d2, d1 are tied
+    before = numpy(layers["e1"].norm.moving_mean)
+    model.compile(optimizer="adam")
+    model.fit(X, batch_size=16, epochs=1, verbose=0)
+    assert not np.allclose(numpy(layers["e1"].norm.moving_mean), before)  # training updated the moving averages
+    train_pass, eval_pass = numpy(model(X, training=True)["e1"]), numpy(model(X)["e1"])
+    assert not np.allclose(train_pass, eval_pass)  # batch statistics in training, moving averages otherwise
+    model.save(tmp_path / "bn.keras")
+    restored = keras.saving.load_model(tmp_path / "bn.keras")
+    np.testing.assert_array_equal(restored.reconstruct(X), model.reconstruct(X))
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -139,6 +155,7 @@ def test_mixes_with_consistency_pairs_and_saves_identically(tmp_path):
         (dict(variational=False), r"holds a Gaussian latent: build the model with variational=True"),
         (dict(free_bits=[0.1, -0.5, 0.0]), r"`free_bits` must be .* one per latent layer \(3 here.*free_bits\[1\]=-0.5"),
         (dict(free_bits=[0.1, 0.0]), r"`free_bits` must be .*\(3 here, the top last\). Received: 2 entries"),
+        (dict(batch_norm="yes"), r"`batch_norm`"),
     ],
 )
 def test_bad_hierarchies_name_the_argument(kwargs, match):
