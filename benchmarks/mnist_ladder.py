@@ -1,0 +1,311 @@
+"""The Ladder network on permutation-invariant MNIST: test error with 100, 1,000 and all labels, and speed.
+
+    python benchmarks/mnist_ladder.py --labels 100 --draws 3          # the 100-label table (150 epochs per run)
+    python benchmarks/mnist_ladder.py --labels 1000 all --epochs 30   # a reduced budget, stated in the output
+    python benchmarks/mnist_ladder.py --speed                         # s/epoch and the matmul floor, no training
+    python benchmarks/mnist_ladder.py --quick --out /tmp/ladder       # every row, tiny budget (tests)
+
+Protocol (Rasmus et al. 2015): pixels in [0, 1], no augmentation, encoder
+784-1000-500-250-250-250-10, Adam 2e-3, batches of 100 unlabelled digits
+(all 60,000 training digits) plus 100 labelled ones from a balanced draw
+(`--draws` different draws, draw d also seeds the run), 150 epochs with the
+learning rate decayed linearly to zero over the last third. Test error on all
+10,000 test digits, after every epoch. Rows: supervised only (the same
+network and noise, no decoder), today's consistency pairs (no lateral
+connections, no noise), the Gamma-model (top pair only), the full ladder
+(gauss combinator) and the full ladder with the augmented-MLP combinator.
+
+Every run is a subprocess that saves its state each epoch (BackupAndRestore)
+and writes ``runs/<id>.json`` when done: a killed benchmark started again
+resumes each run from its last finished epoch and skips finished ones.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+# labels -> (the full ladder's lambdas at depth 0, depth 1 and every depth above, noise std, the Gamma-model's
+# lambda): the paper's (on 784-1000-500-250-250-250-10, 100 labels: 1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1).
+PAPER_SETTINGS = {
+    "100": ((1000, 10, 0.1), 0.3, 0.5),
+    "1000": ((2000, 20, 0.1), 0.2, 10.0),
+    "all": ((1000, 1, 0.01), 0.3, 2.0),
+}
+PAPER_ERRORS = {  # test error (%) reported by the papers, by row and labels
+    ("ladder", "100"): "1.06 ± 0.37", ("ladder", "1000"): "0.84 ± 0.08", ("ladder", "all"): "0.57 ± 0.02",
+    ("ladder_amlp", "100"): "1.0", ("ladder_amlp", "1000"): "0.97", ("ladder_amlp", "all"): "0.57",
+}
+ROWS = ("supervised", "consistency", "gamma", "ladder", "ladder_amlp")
+ENCODER = [1000, 500, 250, 250, 250]
+
+
+def model_kwargs(row, labels, encoder):
+    """LadderNetwork arguments of a table row at a label count (the paper's settings for that count)."""
+    (first, second, rest), noise, gamma = PAPER_SETTINGS[labels]
+    lambdas = [first, second] + [rest] * len(encoder)
+    return {
+        "supervised": {"pairing": None, "noise_std": noise},
+        "consistency": {"pair_kind": "consistency", "noise_std": 0.0, "consistency_weight": 1.0},
+        "gamma": {"pairing": "top", "denoising_weight": gamma, "noise_std": noise},
+        "ladder": {"denoising_weight": lambdas, "noise_std": noise},
+        "ladder_amlp": {"denoising_weight": lambdas, "noise_std": noise, "combinator": "amlp"},
+    }[row]
+
+
+def learning_rate(steps_per_epoch, epochs, rate=2e-3, decay_from=2 / 3):
+    """Adam's rate: `rate`, then linear to 0 over the last (1 - decay_from) of the epochs (the paper's schedule)."""
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="mnist_ladder")
+    class HoldThenDecay(keras.optimizers.schedules.LearningRateSchedule):
+        def __init__(self, rate, total, start):
+            self.rate, self.total, self.start = rate, total, start
+
+        def __call__(self, step):
+            left = (self.total - ops.cast(step, "float32")) / max(self.total - self.start, 1)
+            return self.rate * ops.clip(left, 0.0, 1.0)
+
+        def get_config(self):
+            return {"rate": self.rate, "total": self.total, "start": self.start}
+
+    total = steps_per_epoch * epochs
+    return HoldThenDecay(rate, total, int(total * decay_from))
+
+
+def run_one(job):
+    """One run, resumable from job["workdir"]; returns the JSON-able result."""
+    import keras
+    import numpy as np
+
+    import ladderae
+    from ladderae.datasets import load_mnist
+
+    workdir = pathlib.Path(job["workdir"])
+    workdir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(job["draw"])
+    (x, y), (x_test, y_test) = load_mnist(job["data_dir"])
+    if job["train_rows"]:
+        x, y = x[: job["train_rows"]], y[: job["train_rows"]]
+    labelled = np.arange(len(y)) if job["labels"] == "all" else ladderae.balanced_labels(y, int(job["labels"]),
+                                                                                        seed=job["draw"])
+    data = ladderae.SemiSupervisedBatches(x[labelled], y[labelled], x, batch_size=job["batch_size"], seed=job["draw"])
+    model = ladderae.LadderNetwork(784, encoder=job["encoder"], seed=job["draw"], **model_kwargs(job["row"],
+                                                                                                job["labels"],
+                                                                                                job["encoder"]))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(len(data), job["epochs"])))
+
+    class TestErrorAndTime(keras.callbacks.Callback):
+        """Each epoch's wall time (training only) and test error, into its logs (and so the CSV)."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs["epoch_seconds"] = time.perf_counter() - self.start
+            probabilities = model.predict(x_test, batch_size=1000, verbose=0)
+            logs["test_error"] = float(np.mean(probabilities.argmax(1) != y_test))
+
+    history_csv = workdir / "history.csv"
+    model.fit(data, epochs=job["epochs"], verbose=2, callbacks=[
+        TestErrorAndTime(), keras.callbacks.CSVLogger(str(history_csv), append=True),
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=False)])
+    history = read_history(history_csv)
+    seconds = statistics.median(history["epoch_seconds"])
+    rows_per_epoch = len(data) * (data.batch_size + data.labelled_batch_size)
+    return {"job": {k: v for k, v in job.items() if k not in ("workdir", "data_dir")},
+            "backend": keras.backend.backend(), "test_error": history["test_error"][-1],
+            "test_error_per_epoch": history["test_error"], "seconds_per_epoch": seconds,
+            "examples_per_second": rows_per_epoch / seconds, "epochs_run": len(history["test_error"])}
+
+
+def read_history(path):
+    """Per-column lists from the epoch CSV; an epoch logged twice (killed between log and backup) counts once;
+    columns CSVLogger fills with "NA" are left out."""
+    import csv
+
+    with open(path, newline="") as f:
+        by_epoch = {int(row.pop("epoch")): row for row in csv.DictReader(f)}
+    rows = [by_epoch[e] for e in sorted(by_epoch)]
+    return {key: [float(row[key]) for row in rows] for key in rows[0] if rows[0][key] != "NA"}
+
+
+def run_or_resume(job, out, log):
+    """The saved result of `job` if it has one with the same settings, else a subprocess that trains it."""
+    run_id = f"{job['row']}-{job['labels']}-draw{job['draw']}"
+    path = out / "runs" / f"{run_id}.json"
+    if path.exists() and json.loads(path.read_text())["job"] == {k: v for k, v in job.items()
+                                                                 if k not in ("workdir", "data_dir")}:
+        return json.loads(path.read_text())
+    for folder in ("runs", "logs", "work"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    job = {**job, "workdir": str(out / "work" / run_id)}
+    log(f"{run_id}: {'resuming' if (out / 'work' / run_id / 'history.csv').exists() else 'starting'}")
+    env = {**os.environ, "KERAS_BACKEND": job["backend"], "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with open(out / "logs" / f"{run_id}.log", "a") as f:
+        proc = subprocess.run([sys.executable, __file__, "--_run", json.dumps(job)], env=env, stdout=f,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode:
+        raise RuntimeError(f"{run_id} failed (exit {proc.returncode}); see {out / 'logs' / f'{run_id}.log'}")
+    result = json.loads((pathlib.Path(job["workdir"]) / "result.json").read_text())
+    path.write_text(json.dumps(result))
+    log(f"{run_id}: test error {100 * result['test_error']:.2f}%, {result['seconds_per_epoch']:.1f} s/epoch")
+    return result
+
+
+def dense_shapes(g):
+    """(inputs, outputs) of each weight matrix of a ladder graph, and how many passes use it in a training step."""
+    from ladderae import graph as graph_lib
+
+    shapes = []
+    for node in graph_lib.flow_order(g)[1:]:
+        if g.nodes[node]["layer"] == "dense":
+            below = graph_lib.layer_input_shape(g, node)[0]
+            passes = 2 if g.nodes[node]["role"] in ("encoder", "latent") else 1  # clean and corrupted encoders
+            shapes.append((below, g.nodes[node]["units"], passes))
+    return shapes
+
+
+def matmul_floor_seconds(shapes, rows, trials=5, repeats=20):
+    """Best time of one step's matrix products on this backend (forward and both backward ones, jitted)."""
+    import keras
+    import numpy as np
+    from keras import ops
+
+    rng = np.random.default_rng(0)
+    products = []
+    for inner, out, passes in shapes:
+        for _ in range(passes):
+            products += [((rows, inner), (inner, out)), ((rows, out), (out, inner)), ((inner, rows), (rows, out))]
+    operands = [(ops.convert_to_tensor(rng.random(a, dtype=np.float32)),
+                 ops.convert_to_tensor(rng.random(b, dtype=np.float32))) for a, b in products]
+
+    def step(operands):
+        return [ops.matmul(a, b) for a, b in operands]
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        step = jax.jit(step)
+    best = float("inf")
+    for trial in range(trials + 1):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            results = step(operands)
+        ops.convert_to_numpy(results[-1])
+        if trial:  # the first one compiles
+            best = min(best, (time.perf_counter() - start) / repeats)
+    return best
+
+
+def speed(args, log):
+    """Seconds per training step of the full ladder at batch 100 + 100, beside its matmul floor."""
+    import keras
+    import numpy as np
+
+    import ladderae
+
+    batch = 2 * args.batch_size
+    model = ladderae.LadderNetwork(784, encoder=args.encoder, seed=0, **model_kwargs("ladder", "100", args.encoder))
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    rng = np.random.default_rng(0)
+    x = rng.random((batch * args.speed_steps, 784), dtype=np.float32)
+    y = np.full(len(x), -1, "int32")
+    y[::2] = rng.integers(0, 10, len(y[::2]))
+    model.fit(x[:batch * 2], y[:batch * 2], batch_size=batch, epochs=1, verbose=0)  # compile
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    step = (time.perf_counter() - start) / args.speed_steps
+    floor = matmul_floor_seconds(dense_shapes(model.graph), batch)
+    result = {"backend": keras.backend.backend(), "rows_per_step": batch, "step_seconds": step,
+              "floor_seconds": floor, "ratio_to_floor": step / floor,
+              "seconds_per_epoch": step * 60000 / args.batch_size, "examples_per_second": batch / step}
+    log(f"speed ({result['backend']}): {1000 * step:.1f} ms/step, floor {1000 * floor:.1f} ms "
+        f"(x{step / floor:.2f}), {result['seconds_per_epoch']:.0f} s/epoch, {result['examples_per_second']:.0f} rows/s")
+    return result
+
+
+def markdown(results, epochs):
+    """The table: mean ± sd of the test error over draws per row and label count, beside the papers' figures."""
+    lines = [f"| row | labels | draws | epochs | test error (%) | paper (%) | s/epoch | examples/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    groups = {}
+    for r in results:
+        groups.setdefault((r["job"]["row"], r["job"]["labels"]), []).append(r)
+    for (row, labels), runs in sorted(groups.items(), key=lambda item: (ROWS.index(item[0][0]), item[0][1])):
+        errors = [100 * r["test_error"] for r in runs]
+        spread = f" ± {statistics.stdev(errors):.2f}" if len(errors) > 1 else ""
+        lines.append(f"| {row} | {labels} | {len(runs)} | {runs[0]['epochs_run']} | "
+                     f"{statistics.mean(errors):.2f}{spread} | {PAPER_ERRORS.get((row, labels), '')} | "
+                     f"{statistics.median(r['seconds_per_epoch'] for r in runs):.1f} | "
+                     f"{statistics.median(r['examples_per_second'] for r in runs):.0f} |")
+    return "\n".join(lines)
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--labels", nargs="+", default=["100"], choices=sorted(PAPER_SETTINGS))
+    p.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
+    p.add_argument("--draws", type=int, default=3, help="label draws (each also seeds its run)")
+    p.add_argument("--epochs", type=int, default=150)
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--encoder", type=int, nargs="+", default=ENCODER)
+    p.add_argument("--train-rows", type=int, default=0, help="use only the first N training digits (0: all)")
+    p.add_argument("--backend", default="jax", choices=["jax", "tensorflow"])
+    p.add_argument("--data-dir", default=os.environ.get("LADDERAE_DATA"))
+    p.add_argument("--out", default=str(HERE / "results" / "ladder"))
+    p.add_argument("--speed", action="store_true", help="only time training steps against the matmul floor")
+    p.add_argument("--speed-steps", type=int, default=50)
+    p.add_argument("--quick", action="store_true", help="every row, 1 epoch on 1,000 digits, a small net (tests)")
+    p.add_argument("--_run", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.epochs, args.draws, args.train_rows, args.encoder, args.speed_steps = 1, 1, 1000, [32, 16], 5
+    return args
+
+
+def main(argv=None):
+    args = parse(argv)
+    if args._run:
+        job = json.loads(args._run)
+        result = run_one(job)
+        (pathlib.Path(job["workdir"]) / "result.json").write_text(json.dumps(result))
+        return 0
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = open(out / "log.txt", "a")
+
+    def log(line):
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    if args.speed or args.quick:
+        result = speed(args, log)
+        (out / f"speed-{result['backend']}.json").write_text(json.dumps(result, indent=1))
+        if args.speed:
+            return 0
+    results = []
+    for labels in args.labels:
+        for draw in range(args.draws):
+            for row in args.rows:
+                job = {"row": row, "labels": labels, "draw": draw, "epochs": args.epochs, "encoder": args.encoder,
+                       "batch_size": args.batch_size, "train_rows": args.train_rows, "backend": args.backend,
+                       "data_dir": args.data_dir}
+                results.append(run_or_resume(job, out, log))
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    table = markdown(results, args.epochs)
+    (out / "results.md").write_text(table + "\n")
+    log(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

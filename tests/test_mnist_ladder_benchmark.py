@@ -1,0 +1,52 @@
+"""benchmarks/mnist_ladder.py: the paper's schedule and settings, the floor's shapes, and --quick end to end."""
+
+import json
+import sys
+
+import keras
+import numpy as np
+import pytest
+from conftest import REPO
+
+import ladderae
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import mnist_ladder  # noqa: E402
+
+
+def test_learning_rate_holds_then_decays_linearly_to_zero_over_the_last_third():
+    schedule = mnist_ladder.learning_rate(steps_per_epoch=10, epochs=150)
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 999, 1000, 1250, 1500, 1600)]
+    np.testing.assert_allclose(rates, [2e-3, 2e-3, 2e-3, 1e-3, 0.0, 0.0], atol=1e-9)
+
+
+def test_rows_take_the_papers_settings_for_their_label_count():
+    assert mnist_ladder.model_kwargs("ladder", "100", mnist_ladder.ENCODER)["denoising_weight"] == [
+        1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1]
+    assert mnist_ladder.model_kwargs("ladder", "1000", [8])["noise_std"] == 0.2
+    assert mnist_ladder.model_kwargs("gamma", "all", [8])["denoising_weight"] == 2.0
+    model = ladderae.LadderNetwork(784, encoder=[8, 4], **mnist_ladder.model_kwargs("ladder_amlp", "100", [8, 4]))
+    assert model.graph.edges["x", "x_hat"]["combinator"] == "amlp"
+
+
+def test_the_floor_counts_both_encoder_passes_and_the_decoder_once():
+    model = ladderae.LadderNetwork(784, encoder=[1000, 500])
+    assert mnist_ladder.dense_shapes(model.graph) == [(784, 1000, 2), (1000, 500, 2), (500, 10, 2), (10, 500, 1),
+                                                      (500, 1000, 1), (1000, 784, 1)]
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the benchmark runs its own JAX subprocesses: one pass")
+def test_quick_benchmark_writes_a_row_and_reuses_it(tmp_path, data_root):
+    args = ["--quick", "--rows", "ladder", "--out", str(tmp_path), "--data-dir", str(data_root)]
+    assert mnist_ladder.main(args) == 0
+    (result,) = json.loads((tmp_path / "results.json").read_text())
+    assert result["job"]["row"] == "ladder" and result["epochs_run"] == 1 and 0 <= result["test_error"] <= 1
+    assert result["seconds_per_epoch"] > 0 and result["examples_per_second"] > 0
+    speed = json.loads((tmp_path / "speed-jax.json").read_text())
+    assert speed["ratio_to_floor"] == pytest.approx(speed["step_seconds"] / speed["floor_seconds"])
+    assert "| ladder | 100 | 1 | 1 |" in (tmp_path / "results.md").read_text()
+
+    log = (tmp_path / "log.txt").read_text()
+    assert mnist_ladder.main(args) == 0  # finished runs are read back, not run again
+    assert (tmp_path / "log.txt").read_text().count("ladder-100-draw0: starting") == log.count(
+        "ladder-100-draw0: starting") == 1
