@@ -1,11 +1,13 @@
 """The data seam: one place that turns a data source into checked arrays with their shape and kind.
 
 >>> import numpy as np, tempfile, pathlib
->>> path = pathlib.Path(tempfile.mkdtemp()) / "points.npy"
+>>> folder = tempfile.TemporaryDirectory()
+>>> path = pathlib.Path(folder.name) / "points.npy"
 >>> np.save(path, np.random.default_rng(0).normal(size=(100, 5)).astype("float32"))
 >>> d = load(path)
 >>> d.kind, d.example_shape, (len(d.x_train), len(d.x_validation), len(d.x_test))
 ('vectors', (5,), (81, 9, 10))
+>>> folder.cleanup()
 
 A source is a registered data set (``"mnist"``, `ladderae.datasets.load_mnist`,
 or your own: `data_source`), a ``.npy`` array, a
