@@ -5,7 +5,9 @@ network holds latents below the bottleneck (``network.latents``, see
 `ladderae.latents`), `encode` gives every layer's codes by latent name,
 `reconstruct` runs the whole walk (the lower latents carry detail that the
 top alone does not), and `sample` draws each lower latent from its prior
-p(z_i | z_{i+1}), top down. Any other model gets the plain methods.
+p(z_i | z_{i+1}), top down; `log_px_given_z` is refused (x depends on
+every layer), so `ladderae.evaluate`'s one-latent scores fail loudly rather
+than score a hierarchy wrongly. Any other model gets the plain methods.
 """
 
 import keras
@@ -49,6 +51,15 @@ class HierarchyMethods:
         if not self.network.latents:
             return super().reconstruct(x, sample=sample, batch_size=batch_size)
         return self._batched(lambda b: self._mean_of(self._full_walk(b, sample)[graph_lib.OUTPUT]), x, batch_size)
+
+    def log_px_given_z(self, x, z):
+        """log p(x | z) per example; a hierarchy refuses it: x depends on every layer's latent, not the top alone."""
+        if self.network.latents:
+            raise ValueError(
+                f"log p(x | z) of a hierarchy needs every latent layer ({', '.join(self.network.latents)} and z), not "
+                "the top alone: score it with ladderae.evaluate_hierarchy (iwae_nll, elbo, active_units)."
+            )
+        return super().log_px_given_z(x, z)
 
     def sample(self, n, seed=None):
         """Means of p(x | z) for n draws, every latent from its prior, top down (the top from N(0, I)).

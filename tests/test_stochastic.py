@@ -143,6 +143,21 @@ def test_batch_norm_and_ties_train_save_and_evaluate_with_moving_statistics(tmp_
     np.testing.assert_array_equal(restored.reconstruct(X), model.reconstruct(X))
 
 
+def test_one_latent_scores_refuse_a_hierarchy_by_name():
+    with pytest.raises(ValueError, match="needs every latent layer.*ladderae.evaluate_hierarchy"):
+        evaluate.iwae_nll(lvae(), X[:4], k=2, verbose=0)
+
+
+def test_the_iwae_objective_and_a_conv_pair_train_a_hierarchy():
+    model = lvae(objective="iwae", k=3)
+    model.compile(optimizer="adam")
+    history = model.fit(X, batch_size=16, epochs=1, verbose=0).history
+    assert history["neg_iwae"][-1] <= history["neg_elbo"][-1] and history["kl_z1"][-1] > 0
+    images = bits((16, 8, 8, 1))
+    conv = ladderae.LadderAE(input_shape=(8, 8, 1), conv=[4], encoder=[6], latent_dim=[5, 3], pair_kind="stochastic")
+    assert conv.network.latents == ["z1"] and conv.reconstruct(images).shape == (16, 8, 8, 1)  # z1 reads 4x4x4
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
