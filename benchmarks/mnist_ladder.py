@@ -224,10 +224,11 @@ def speed(args, log):
     model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
     step = (time.perf_counter() - start) / args.speed_steps
     floor = matmul_floor_seconds(dense_shapes(model.graph), batch)
-    result = {"backend": keras.backend.backend(), "rows_per_step": batch, "step_seconds": step,
+    result = {"backend": keras.backend.backend(), "load_average": os.getloadavg()[0], "cores": os.cpu_count(),
+              "rows_per_step": batch, "step_seconds": step,
               "floor_seconds": floor, "ratio_to_floor": step / floor,
               "seconds_per_epoch": step * 60000 / args.batch_size, "examples_per_second": batch / step}
-    log(f"speed ({result['backend']}): {1000 * step:.1f} ms/step, floor {1000 * floor:.1f} ms "
+    log(f"speed ({result['backend']}, load {result['load_average']:.1f} on {result['cores']} cores): {1000 * step:.1f} ms/step, floor {1000 * floor:.1f} ms "
         f"(x{step / floor:.2f}), {result['seconds_per_epoch']:.0f} s/epoch, {result['examples_per_second']:.0f} rows/s")
     return result
 
