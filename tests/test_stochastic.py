@@ -176,3 +176,20 @@ def test_the_iwae_objective_and_a_conv_pair_train_a_hierarchy():
 def test_bad_hierarchies_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         lvae(**kwargs)
+
+
+def test_layer_variation_draws_a_row_per_layer_each_varying(tmp_path):
+    from conftest import check_png
+
+    from ladderae import hierarchy_plots
+
+    model = fixed_weights(ladderae.LadderAE(16, encoder=[10, 8, 6], latent_dim=[5, 4, 3], pair_kind="stochastic",
+                                            seed=0), 0.5)
+    fig = hierarchy_plots.layer_variation(model, bits((3, 16)), n=4, path=tmp_path / "layers.png")
+    check_png(fig, tmp_path / "layers.png")
+    tiles = fig.axes[0].images[0].get_array().filled(np.nan)  # 3 rows of 4 tiles of 4x4 pixels, 1-pixel gutters
+    rows = [[tiles[r * 5 : r * 5 + 4, c * 5 : c * 5 + 4] for c in range(4)] for r in range(3)]
+    assert all(not np.allclose(row[0], row[1]) for row in rows)  # every layer's draw changes the picture
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["z", "z2", "z1"]
+    with pytest.raises(ValueError, match="layer_variation draws a hierarchy"):
+        hierarchy_plots.layer_variation(ladderae.LadderAE(16, encoder=[4], latent_dim=2), bits((1, 16)))
