@@ -48,7 +48,7 @@ def _log_weights(model, x, rngs, samples):
     return ops.convert_to_numpy(log_w).astype("float64").reshape(len(rngs), samples)
 
 
-def iwae_nll(model, x, k=5000, seed=0, max_rows=50_000, verbose=1):
+def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     """Per-example IWAE bound on -log p(x) over every latent layer, k importance samples (see the module)."""
     model._require_variational("iwae_nll")
     check_positive_int("k", k)
