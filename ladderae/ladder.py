@@ -21,7 +21,7 @@ from keras import ops
 
 from ladderae import checks, ladder_data, ladder_graph, schedules
 from ladderae import graph as graph_lib
-from ladderae.distribute import scale_loss
+from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
 from ladderae.ladder_network import LadderNodes
 
 __all__ = ["LadderNetwork"]
@@ -119,7 +119,7 @@ class LadderNetwork(keras.Model):
         self.network = LadderNodes(g, momentum=momentum)
         self.node_layers = self.network.layers
         self.pair_layers = self.network.pair_layers
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = ReplicaSeedGenerator(seed)  # each tf.distribute replica draws its own noise
         self.network.noise = lambda shape: keras.random.normal(shape, seed=self.seed_generator)
         self.step_counter = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False,
                                             name="step_counter")
@@ -227,9 +227,9 @@ class LadderNetwork(keras.Model):
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         logs = super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-        if isinstance(y_pred, dict):
-            return logs
-        return {k: v for k, v in logs.items() if k == "loss" or k in SUPERVISED_TERMS}  # no decoder at evaluation
+        if not isinstance(y_pred, dict):  # evaluation runs no decoder: only the supervised terms
+            logs = {k: v for k, v in logs.items() if k == "loss" or k in SUPERVISED_TERMS}
+        return reducible_metrics(logs)  # see ladderae.distribute
 
     # ------------------------------------------------- Keras' loops, checked
 

@@ -86,14 +86,18 @@ class LadderNodes(NodeNetwork):
 
     def __init__(self, graph, momentum=0.99):
         self.momentum = momentum
+        order = graph_lib.flow_order(graph)
+        paired = [order.index(d) for _, d, _ in graph_lib.pairs(graph)]
+        # The corrupted walk stops at the lowest paired decoder node: nothing below it has a cost, so the
+        # layers below it are not made (no variable without a gradient).
+        self.training_path = order[1 : max(paired, default=order.index(graph_lib.LATENT)) + 1]
         super().__init__(graph)
         self.layers = {node: layer for node, layer in self.layers.items() if layer is not None}
-        paired = [self.order.index(d) for _, d, _ in self.pairs]
-        # The corrupted walk stops at the lowest paired decoder node: nothing below it has a cost.
-        self.training_path = self.order[1 : max(paired, default=self.order.index(graph_lib.LATENT)) + 1]
 
     def _make_layer(self, node):
         data = self.graph.nodes[node]
+        if node not in self.training_path:
+            return None
         if data["role"] in ("encoder", "latent"):
             return NoisyBatchNorm(data["units"], data["activation"], scale=data["role"] == "latent",
                                   momentum=self.momentum, name=node)

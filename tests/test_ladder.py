@@ -79,6 +79,14 @@ def test_the_input_pair_reaches_every_layer_and_no_pair_is_computed_below_the_lo
     gamma = tiny(pairing="top")
     assert gamma.network.training_path == ["e1", "e2", "z", "y", "z_hat"]
     assert gamma.term_names[-2:] == ["denoising", "denoising_z_z_hat"]
+    assert set(gamma.node_layers) == set(tiny(pairing=None).node_layers) == {"e1", "e2", "z"}  # no unused decoder
+
+
+@pytest.mark.parametrize("pairing", [None, "top", [1]])
+def test_every_variable_gets_a_gradient(pairing):
+    model = fixed_weights(tiny(pairing=pairing), 0.5)
+    grads = gradients(model, lambda: model.loss_terms(Y, model(X, training=True), 0)["loss"])
+    assert [name for name, g in grads.items() if not np.abs(g).sum()] == []
 
 
 def test_running_statistics_come_from_the_clean_pass_and_serve_evaluation():
