@@ -1,9 +1,14 @@
 """LadderNetwork: graph, gradients per pair kind and mode, batch-norm statistics, data, bad input, save/load, MNIST."""
 
+import json
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
-from conftest import fixed_weights, gradients, numpy
+from conftest import REPO, fixed_weights, gradients, numpy
 
 import ladderae
 from ladderae import GraphError, ladder_graph
@@ -228,3 +233,16 @@ def test_semi_supervised_ladder_beats_supervised_only_on_the_same_labels(mnist_s
         model.fit(ladderae.SemiSupervisedBatches(x[labels], y[labels], x, seed=0), epochs=10, verbose=0)
         errors[name] = model.evaluate(x_test, y_test, verbose=0, return_dict=True)["error"]
     assert errors["ladder"] < errors["supervised"] - 0.05, errors
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.distribute is TensorFlow's")
+def test_trains_under_a_mirrored_strategy(tmp_path):
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, str(REPO / "tests" / "_ladder_distributed_worker.py"), str(tmp_path)],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["replicas"] == 2 and len(result["history"]["loss"]) == 2
+    assert all(np.isfinite(v).all() for v in result["history"].values())
+    assert set(result["evaluate"]) == {"loss", "cross_entropy", "accuracy", "error"}
+    assert np.abs(result["moving_mean"]).sum() > 0  # the clean passes moved the running statistics
