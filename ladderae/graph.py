@@ -66,6 +66,7 @@ __all__ = [
     "mirror",
     "add_pair",
     "add_tie",
+    "kind_attributes",
     "pairs",
     "pairs_of_kind",
     "ties",
@@ -339,15 +340,7 @@ def add_pair(g, encoder_node, decoder_node, *, kind="consistency", tied=False, *
             f"Pair layers of equal {what[:-1]} (the mirror rule does) or change the pairing rule."
         )
     if kind is not None:
-        for u, v in pairs_of_kind(g):
-            if u == encoder_node or v == decoder_node:
-                raise GraphError(f"{pair} overlaps pair ({u!r}, {v!r}): each layer may be in one pair only.")
-        pair_kind = pair_kinds.get(kind)
-        try:
-            inspect.signature(pair_kind.edge_attributes).bind(g, encoder_node, decoder_node, **settings)
-        except TypeError as err:
-            raise GraphError(f"{pair}: pair kind {kind!r} does not take these settings ({err}).") from err
-        attrs = pair_kind.edge_attributes(g, encoder_node, decoder_node, **settings)
+        attrs = kind_attributes(g, encoder_node, decoder_node, kind, settings)
     elif settings:
         raise GraphError(f"{pair} has no pair kind (kind=None), so it takes no settings. Received: {sorted(settings)}")
     elif not tied:
@@ -355,7 +348,21 @@ def add_pair(g, encoder_node, decoder_node, *, kind="consistency", tied=False, *
     if tied:
         add_tie(g, encoder_node, decoder_node)
     if kind is not None:
-        g.add_edge(encoder_node, decoder_node, kind="pair", pair_kind=kind, **attrs)
+        g.add_edge(encoder_node, decoder_node, **attrs)
+
+
+def kind_attributes(g, encoder_node, decoder_node, kind, settings):
+    """The attributes of a new pair edge of pair kind `kind`: no overlap with another pair, settings the kind takes."""
+    pair = f"Pair ({encoder_node!r}, {decoder_node!r})"
+    for u, v in pairs_of_kind(g):
+        if u == encoder_node or v == decoder_node:
+            raise GraphError(f"{pair} overlaps pair ({u!r}, {v!r}): each layer may be in one pair only.")
+    pair_kind = pair_kinds.get(kind)
+    try:
+        inspect.signature(pair_kind.edge_attributes).bind(g, encoder_node, decoder_node, **settings)
+    except TypeError as err:
+        raise GraphError(f"{pair}: pair kind {kind!r} does not take these settings ({err}).") from err
+    return {"kind": "pair", "pair_kind": kind, **pair_kind.edge_attributes(g, encoder_node, decoder_node, **settings)}
 
 
 def add_tie(g, encoder_node, decoder_node):

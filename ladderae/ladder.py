@@ -23,6 +23,7 @@ from ladderae import checks, ladder_data, ladder_graph, schedules
 from ladderae import graph as graph_lib
 from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
 from ladderae.ladder_network import LadderNodes
+from ladderae.network import GraphBacked
 
 __all__ = ["LadderNetwork"]
 
@@ -55,7 +56,7 @@ def _per_pair(name, value, n):
 
 
 @keras.saving.register_keras_serializable(package="ladderae")
-class LadderNetwork(keras.Model):
+class LadderNetwork(GraphBacked, keras.Model):
     """A semi-supervised classifier with a denoising decoder joined to its encoder by lateral pairs.
 
     Parameters
@@ -136,15 +137,6 @@ class LadderNetwork(keras.Model):
             "activation": activation, "momentum": momentum, "seed": seed,
         }
         self.build((None, input_dim))
-
-    @property
-    def graph(self):
-        """The architecture: flow edges x -> e1..eL -> z -> y -> z_hat -> dL..d1 -> x_hat, and the pair edges."""
-        return self._graph
-
-    @property
-    def pairs(self):
-        return [(e, d) for e, d, _ in self.network.pairs]
 
     @property
     def n_classes(self):

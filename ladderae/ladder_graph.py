@@ -21,14 +21,12 @@ L+1 is ``(z, z_hat)`` (the Gamma-model keeps only that one).
 (('x', 'x_hat'), ('z', 'z_hat'), 0.3)
 """
 
-import inspect
 import math
 
 import networkx as nx
 
-from ladderae import pair_kinds
 from ladderae.checks import is_number
-from ladderae.graph import INPUT, LATENT, OUTPUT, GraphError, build_graph, flow_order, shape_text
+from ladderae.graph import INPUT, LATENT, OUTPUT, GraphError, build_graph, flow_order, kind_attributes, shape_text
 
 __all__ = ["TOP", "PROBABILITIES", "build_ladder_graph", "depth_pair", "add_ladder_pair", "n_depths"]
 
@@ -93,12 +91,4 @@ def add_ladder_pair(g, encoder, decoder, kind, **settings):
     if e_shape != d_shape:
         raise GraphError(f"{pair} joins layers of different widths ({shape_text(e_shape)} vs {shape_text(d_shape)}): "
                          "pair each layer with its mirror (same depth).")
-    for u, v, kind_of in g.edges(data="kind"):
-        if kind_of == "pair" and (u == encoder or v == decoder):
-            raise GraphError(f"{pair} overlaps pair ({u!r}, {v!r}): each layer may be in one pair only.")
-    pair_kind = pair_kinds.get(kind)
-    try:
-        inspect.signature(pair_kind.edge_attributes).bind(g, encoder, decoder, **settings)
-    except TypeError as err:
-        raise GraphError(f"{pair}: pair kind {kind!r} does not take these settings ({err}).") from err
-    g.add_edge(encoder, decoder, kind="pair", pair_kind=kind, **pair_kind.edge_attributes(g, encoder, decoder, **settings))
+    g.add_edge(encoder, decoder, **kind_attributes(g, encoder, decoder, kind, settings))

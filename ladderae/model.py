@@ -20,13 +20,13 @@ from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_l
 from ladderae.inputs import CheckedLoops
 from ladderae.hierarchy import HierarchyMethods
 from ladderae.methods import LatentMethods
-from ladderae.network import NodeNetwork
+from ladderae.network import GraphBacked, NodeNetwork
 
 __all__ = ["LadderAE"]
 
 
 @keras.saving.register_keras_serializable(package="ladderae")
-class LadderAE(CheckedLoops, HierarchyMethods, LatentMethods, keras.Model):
+class LadderAE(CheckedLoops, GraphBacked, HierarchyMethods, LatentMethods, keras.Model):
     """A deep autoencoder whose encoder layers are matched to their mirror decoder layers.
 
     The architecture is a `networkx.DiGraph` (`model.graph`): input ``x``,
@@ -192,16 +192,6 @@ class LadderAE(CheckedLoops, HierarchyMethods, LatentMethods, keras.Model):
         self.build((None, *shape))
 
     # ----------------------------------------------------------------- graph
-
-    @property
-    def graph(self):
-        """The architecture (frozen): nodes are layers; ``kind="flow"``, ``"pair"`` and ``"tie"`` edges."""
-        return self._graph
-
-    @property
-    def pairs(self):
-        """The matched (encoder, decoder) node pairs of every pair kind, from the input side."""
-        return [(e, d) for e, d, _ in self.network.pairs]
 
     @property
     def variational(self):

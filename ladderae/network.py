@@ -22,7 +22,7 @@ from ladderae import losses, pair_kinds
 from ladderae.layers import Conv2DTransposed, DenseTransposed
 from ladderae.normalized import NormalizedDense
 
-__all__ = ["NodeNetwork"]
+__all__ = ["NodeNetwork", "GraphBacked"]
 
 # (a node's "layer" in the graph, tied to an encoder kernel?) -> the Keras layer that makes the node.
 _LAYER_CLASSES = {
@@ -179,3 +179,17 @@ class NodeNetwork:
         totals = list(dict.fromkeys(kind.total for kind in self.kinds if kind.total is not None))
         return totals + [name for kind, (e, d, data) in zip(self.kinds, self.pairs)
                          for name in kind.term_names(e, d, data)]
+
+
+class GraphBacked:
+    """A mixin for models built from a frozen graph (``self._graph``) and a `NodeNetwork` (``self.network``)."""
+
+    @property
+    def graph(self):
+        """The architecture (frozen): nodes are layers; ``kind="flow"``, ``"pair"`` and ``"tie"`` edges."""
+        return self._graph
+
+    @property
+    def pairs(self):
+        """The matched (encoder, decoder) node pairs of every pair kind, from the input side."""
+        return [(e, d) for e, d, _ in self.network.pairs]

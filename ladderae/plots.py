@@ -41,7 +41,8 @@ _PAIR_PANEL = "pair terms (unweighted)"
 _COLUMN_PANEL = "column terms (nats)"
 _CURVE_ORDER = ("loss", "reconstruction", _COLUMN_PANEL, "kl", "neg_elbo", "consistency", _PAIR_PANEL, "beta")
 _ROLE_COLORS = {
-    "input": "#d9d9d9", "encoder": "#9ecae1", "latent": "#fdd0a2", "decoder": "#a1d99b", "output": "#d9d9d9"
+    "input": "#d9d9d9", "encoder": "#9ecae1", "latent": "#fdd0a2", "decoder": "#a1d99b", "output": "#d9d9d9",
+    "classifier": "#fdd0a2",
 }
 
 
@@ -340,9 +341,30 @@ def history(history, path=None):
 
 
 def _pair_label(g, e, d, data):
-    """E.g. "consistency · w=1 · local · tied": the pair kind's own description, and "tied" for a tied pair."""
-    tied = graph_lib.tied_source(g, graph_lib.flow_successor(g, d)) == e
-    return pair_kinds.get(data["pair_kind"]).label(data) + (" · tied" if tied else "")
+    """E.g. "consistency\nw=1 · local · tied": the pair kind's own description, and "tied" for a tied pair."""
+    tied = any(u == e and graph_lib.flow_predecessor(g, v) == d for u, v in graph_lib.ties(g))
+    text = pair_kinds.get(data["pair_kind"]).label(data) + (" · tied" if tied else "")
+    return text.replace(" · ", "\n", 1)  # the kind on a line of its own: neighbouring arcs' labels do not overlap
+
+
+def _u_layout(g):
+    """Positions for the "U": input and encoder nodes on top by depth, decoder and output nodes below them, the
+    nodes of the turn (the bottleneck, a classifier) in a column at the right."""
+    pos = {}
+    for node, data in g.nodes(data=True):
+        row = {"input": 1.0, "encoder": 1.0, "output": 0.0, "decoder": 0.0}.get(data["role"])
+        if row is not None:
+            pos[node] = (float(data.get("depth", 0)), row)
+    turn = [n for n in graph_lib.flow_order(g) if n not in pos]
+    column = max(x for x, _ in pos.values()) + 1.0
+    for i, node in enumerate(turn):
+        pos[node] = (column, 0.5 if len(turn) == 1 else 1.0 - (i + 0.5) / len(turn))
+    return pos
+
+
+def _noise_text(data):
+    """E.g. "\nnoise 0.3" for a node a corrupted pass adds noise to (a Ladder network's)."""
+    return f"\nnoise {data['noise_std']:g}" if data.get("noise_std") else ""
 
 
 def pairing_graph(model_or_graph, path=None):
@@ -355,31 +377,29 @@ def pairing_graph(model_or_graph, path=None):
     else the schedule's class) and its mode, as its pair kind describes it.
     A weight tie is a thick dotted grey arc from e_i to the node whose layer
     transposes e_i's kernel. Nodes show their name and shape (``256``,
-    ``14x14x32``).
+    ``14x14x32``) and, in a Ladder network, the std of the noise its corrupted
+    pass adds there; its classifier and z_hat sit at the bend with z.
 
     Parameters
     ----------
-    model_or_graph : LadderAE or networkx.DiGraph
+    model_or_graph : LadderAE, LadderNetwork or networkx.DiGraph
         A model, or a graph from `ladderae.graph.build_graph` (with or without pairs).
     """
     g = model_or_graph if isinstance(model_or_graph, nx.DiGraph) else model_or_graph.graph
-    encoder = graph_lib.encoder_nodes(g)
-    pos = {graph_lib.INPUT: (0.0, 1.0), graph_lib.OUTPUT: (0.0, 0.0), graph_lib.LATENT: (len(encoder) + 1.0, 0.5)}
-    for node in encoder:
-        depth = g.nodes[node]["depth"]
-        pos[node], pos[graph_lib.mirror(g, node)] = (float(depth), 1.0), (float(depth), 0.0)
+    pos = _u_layout(g)
+    right = max(x for x, _ in pos.values())
     flow = [(u, v) for u, v, kind in g.edges(data="kind") if kind == "flow"]
     pairs = graph_lib.pairs(g)
 
     unit = 1.7  # inches between neighbouring nodes
-    fig = _figure(unit * (len(encoder) + 2.4), unit * 2.0 + 0.6)
+    fig = _figure(unit * (right + 1.4), unit * 2.0 + 0.6)
     ax = fig.add_subplot()
     ax.set_aspect("equal")  # keeps the arcs' midpoints where `rad` puts them in data units
     node_size = (0.42 * unit * 72) ** 2  # marker area in points^2: a circle about 0.42 units across
     nodes = list(pos)
     nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_size=node_size, ax=ax, edgecolors="#555555",
                            node_color=[_ROLE_COLORS[g.nodes[n]["role"]] for n in nodes])
-    labels = {n: f"{n}\n{graph_lib.shape_text(g.nodes[n]['shape'])}" for n in nodes}
+    labels = {n: f"{n}\n{graph_lib.shape_text(g.nodes[n]['shape'])}" + _noise_text(g.nodes[n]) for n in nodes}
     nx.draw_networkx_labels(g, pos, labels=labels, font_size=9, ax=ax)
     nx.draw_networkx_edges(g, pos, edgelist=flow, edge_color="#808080", width=1.5, node_size=node_size,
                            arrowsize=14, ax=ax)
@@ -398,7 +418,7 @@ def pairing_graph(model_or_graph, path=None):
         ax.text(*mid, _pair_label(g, e, d, data), ha="center", va="center", fontsize=8, color=color,
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.9})
 
-    ax.set_xlim(-0.7, len(encoder) + 1.7)
+    ax.set_xlim(-0.7, right + 0.7)
     ax.set_ylim(-0.55, 1.55)
     ax.axis("off")
     n_ties = len(graph_lib.ties(g))

@@ -15,7 +15,7 @@ from keras import ops
 
 from ladderae.checks import check_non_negative, check_non_negative_int, check_positive_int, is_number
 
-__all__ = ["Schedule", "Constant", "LinearWarmup", "Cyclical", "get", "serialize"]
+__all__ = ["Schedule", "Constant", "LinearWarmup", "Cyclical", "get", "describe", "serialize"]
 
 
 class Schedule:
@@ -120,6 +120,13 @@ class Cyclical(Schedule):
             "end": self.end,
             "cycles": self.cycles,
         }
+
+
+def describe(schedule, symbol="w"):
+    """A short text for pictures: ``w=0.5`` for a constant, else ``w=LinearWarmup`` (the schedule's class)."""
+    if isinstance(schedule, Constant):
+        return f"{symbol}={schedule.value:g}"
+    return f"{symbol}={type(schedule).__name__}"
 
 
 def serialize(schedule):

@@ -109,7 +109,7 @@ def test_pairing_graph(model2, tmp_path):
     fig = plots.pairing_graph(model2, path=path)
     check_png(fig, path)
     labels = pair_labels(fig)
-    assert labels == ["consistency · w=1 · local · tied", "consistency · w=LinearWarmup · encoder"]
+    assert labels == ["consistency\nw=1 · local · tied", "consistency\nw=LinearWarmup · encoder"]
     for mode in MODES:
         assert sum(mode in label for label in labels) == 1
     assert fig.axes[0].get_title() == "pairing graph: 2 pairs, 1 tie"
@@ -141,3 +141,12 @@ def test_plain_autoencoder_with_non_square_examples(tmp_path):
     fig = plots.latent_manifold(plain, n=3, extent=(-1, 1, 0, 4), image_shape=(2, 5), path=path)
     check_png(fig, path)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["4", "2", "0"]
+
+
+def test_pairing_graph_of_a_ladder_network_shows_lateral_pairs_and_the_noise(tmp_path):
+    net = ladderae.LadderNetwork(12, encoder=[6, 4], n_classes=3, noise_std=[0.3, 0.2, 0.1, 0.0])
+    fig = plots.pairing_graph(net, path=tmp_path / "ladder.png")
+    check_png(fig, tmp_path / "ladder.png")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sum(t.startswith("lateral\n") for t in texts) == 4  # x~x_hat, e1~d1, e2~d2, z~z_hat
+    assert {"x\n12\nnoise 0.3", "e1\n6\nnoise 0.2", "e2\n4\nnoise 0.1", "z\n3", "y\n3", "z_hat\n3"} <= set(texts)

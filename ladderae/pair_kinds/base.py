@@ -19,6 +19,8 @@ A new kind is one subclass registered with ``@ladderae.pair_kind("name")``
 (see `ladderae.pair_kinds`), with nothing else to edit.
 """
 
+from ladderae import schedules
+
 __all__ = ["PairKind"]
 
 
@@ -48,8 +50,13 @@ class PairKind:
         return {}
 
     def serialize(self, data):
-        """The edge's own attributes as JSON-friendly values that `edge_attributes` accepts back."""
-        return {}
+        """The edge's own attributes as JSON-friendly values that `edge_attributes` accepts back.
+
+        By default every attribute but ``kind`` and ``pair_kind``, schedules as
+        their Keras config; override it where an attribute needs more.
+        """
+        return {key: schedules.serialize(value) if isinstance(value, schedules.Schedule) else value
+                for key, value in data.items() if key not in ("kind", "pair_kind")}
 
     def label(self, data):
         """A short text for the pairing picture."""

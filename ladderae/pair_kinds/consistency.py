@@ -27,14 +27,8 @@ class Consistency(PairKind):
         stop_gradient_lib.get(stop_gradient)
         return {"weight": schedules.get(weight, "consistency_weight"), "loss": loss, "stop_gradient": stop_gradient}
 
-    def serialize(self, data):
-        return {"weight": schedules.serialize(data["weight"]), "loss": data["loss"],
-                "stop_gradient": data["stop_gradient"]}
-
     def label(self, data):
-        weight = data["weight"]
-        text = f"w={weight.value:g}" if isinstance(weight, schedules.Constant) else f"w={type(weight).__name__}"
-        return f"{self.name} · {text} · {data['stop_gradient']}"
+        return f"{self.name} · {schedules.describe(data['weight'])} · {data['stop_gradient']}"
 
     def forward(self, network, outputs, encoder, decoder, data, eps):
         if data["weight"].is_zero:  # reported, never trained on: no re-run

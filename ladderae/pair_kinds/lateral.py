@@ -51,14 +51,8 @@ class Lateral(PairKind):
         return {"weight": schedules.get(weight, "denoising_weight"), "combinator": combinator,
                 "stop_gradient": stop_gradient}
 
-    def serialize(self, data):
-        return {"weight": schedules.serialize(data["weight"]), "combinator": data["combinator"],
-                "stop_gradient": data["stop_gradient"]}
-
     def label(self, data):
-        weight = data["weight"]
-        text = f"λ={weight.value:g}" if isinstance(weight, schedules.Constant) else f"λ={type(weight).__name__}"
-        return f"{self.name} · {data['combinator']} · {text} · {data['stop_gradient']}"
+        return f"{self.name} · {data['combinator']} · {schedules.describe(data['weight'], 'λ')} · {data['stop_gradient']}"
 
     def make_layers(self, graph, encoder, decoder, data):
         units = graph.nodes[decoder]["shape"][-1]
