@@ -19,6 +19,7 @@ __all__ = [
     "check_finite",
     "check_all_finite",
     "check_bool",
+    "check_rows",
     "as_pair",
 ]
 
@@ -86,6 +87,14 @@ def check_bool(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
     return bool(value)
+
+
+def check_rows(name, x):
+    """`x` as an array with at least one row, or a ValueError naming `name`: an average over no examples means nothing."""
+    x = np.asarray(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"`{name}` has no examples: pass at least one row. Received: {name} with shape {x.shape}.")
+    return x
 
 
 def as_pair(value):

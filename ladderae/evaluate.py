@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ladderae.checks import check_positive_int
+from ladderae.checks import check_positive_int, check_rows
 
 __all__ = ["elbo", "iwae_nll", "active_units", "linear_probe", "knn_accuracy", "pair_residuals", "report"]
 
@@ -27,17 +27,9 @@ def _require_variational(model, what):
         raise ValueError(f"{what} needs a variational model (built with variational=True).")
 
 
-def _rows(name, x):
-    """`x` as an array with at least one row, or a ValueError naming `name`: an average over no examples means nothing."""
-    x = np.asarray(x)
-    if x.ndim == 0 or len(x) == 0:
-        raise ValueError(f"`{name}` has no examples: pass at least one row. Received: {name} with shape {x.shape}.")
-    return x
-
-
 def _labelled(features_name, features, labels_name, labels):
     """Features with at least one row and labels of the same length, or a ValueError naming both."""
-    features, labels = _rows(features_name, features), np.asarray(labels)
+    features, labels = check_rows(features_name, features), np.asarray(labels)
     if labels.ndim != 1 or len(labels) != len(features):
         raise ValueError(
             f"`{labels_name}` must hold one label per row of `{features_name}`. "
@@ -77,7 +69,7 @@ def _log_weights(model, x, mean, log_var, eps):
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example."""
     _require_variational(model, "elbo")
-    x = _rows("x", x)
+    x = check_rows("x", x)
     check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
     mean, log_var = model.posterior(x)
@@ -104,7 +96,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     _require_variational(model, "iwae_nll")
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
-    x = _rows("x", x)
+    x = check_rows("x", x)
     mean, log_var = model.posterior(x)
     samples_per_chunk = min(k, max_rows)
     examples_per_chunk = max(1, max_rows // samples_per_chunk)
@@ -130,7 +122,7 @@ ACTIVE_THRESHOLD = 0.01
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """Number of latent units whose posterior mean has variance above `threshold` across `x`, and the variances."""
     _require_variational(model, "active_units")
-    variances = model.posterior(_rows("x", x))[0].var(axis=0)
+    variances = model.posterior(check_rows("x", x))[0].var(axis=0)
     return int(np.sum(variances > threshold)), variances
 
 
@@ -185,7 +177,7 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, k=5, 
 
 def pair_residuals(model, x):
     """Mean squared difference between each pair's encoder and decoder activation (through posterior means)."""
-    acts = model.activations(_rows("x", x))
+    acts = model.activations(check_rows("x", x))
     return {f"pair_{e}_{d}": float(np.mean((acts[e] - acts[d]) ** 2)) for e, d in model.pairs}
 
 

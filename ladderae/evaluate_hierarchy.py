@@ -19,8 +19,8 @@ from keras import ops
 
 from ladderae import graph as graph_lib
 from ladderae import latents
-from ladderae.checks import check_positive_int
-from ladderae.evaluate import ACTIVE_THRESHOLD, _chunks, _rows
+from ladderae.checks import check_positive_int, check_rows
+from ladderae.evaluate import ACTIVE_THRESHOLD, _chunks
 
 __all__ = ["iwae_nll", "elbo", "active_units"]
 
@@ -53,7 +53,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     model._require_variational("iwae_nll")
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
-    x = _rows("x", x)
+    x = check_rows("x", x)
     samples_per_chunk = min(k, max_rows)
     out = np.empty(len(x))
     progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="image")
@@ -75,7 +75,7 @@ def _logsumexp(log_w):
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one sample per example) and ``kl_<latent>`` per layer, nats per example."""
     model._require_variational("elbo")
-    x = _rows("x", x)
+    x = check_rows("x", x)
     check_positive_int("batch_size", batch_size)
     recon, kl = np.empty(len(x)), {}
     for start, stop in _chunks(len(x), batch_size):
@@ -91,6 +91,6 @@ def elbo(model, x, seed=0, batch_size=1000):
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """{latent: number of units whose posterior mean has variance above `threshold` across `x`}, the top ``z`` last."""
     model._require_variational("active_units")
-    codes = model.encode(_rows("x", x))
+    codes = model.encode(check_rows("x", x))
     codes = codes if isinstance(codes, dict) else {graph_lib.LATENT: codes}
     return {name: int(np.sum(values.var(axis=0) > threshold)) for name, values in codes.items()}

@@ -10,7 +10,7 @@ import numpy as np
 from keras import ops
 
 from ladderae import graph as graph_lib
-from ladderae import latents
+from ladderae import checks, latents
 from ladderae.plots import _as_images, _image_grid, _image_shape, _positive_int, _save
 
 __all__ = ["layer_variation"]
@@ -31,9 +31,7 @@ def layer_variation(model, x, n=8, seed=0, path=None, *, image_shape=None):
         )
     n = _positive_int("n", n)
     shape = _image_shape(model, image_shape)
-    x = np.asarray(x)
-    if x.ndim == 0 or len(x) == 0:
-        raise ValueError(f"`x` has no examples: pass at least one. Received: x with shape {x.shape}.")
+    x = checks.check_rows("x", x)
     h = model._flatten(ops.convert_to_tensor(np.repeat(x[:1], n, axis=0)))
     rng, widths, rows = np.random.default_rng(seed), latents.widths(network), []
     for name in widths:  # the top first

@@ -12,7 +12,7 @@ sample weights without targets silently).
 import keras
 import numpy as np
 
-from ladderae.checks import check_all_finite
+from ladderae.checks import check_all_finite, check_rows
 
 __all__ = ["check_examples", "shape_error", "check_call", "stop_on_nan", "CheckedLoops"]
 
@@ -40,8 +40,7 @@ def check_examples(model, x, name="x"):
     shape = model.graph.graph["input_shape"]
     if tuple(x.shape[1:]) != shape:
         raise shape_error(model, x.shape[1:], name)
-    if len(x) == 0:
-        raise ValueError(f"`{name}` has no examples: pass at least one row. Received: {name} with shape {x.shape}.")
+    check_rows(name, x)
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise ValueError(f"`{name}` must be numeric. Received: {name} of dtype {x.dtype}.")
     check_all_finite(name, x)
@@ -78,21 +77,22 @@ def check_call(model, method, x, y=None, sample_weight=None, validation_data=Non
         check_examples(model, val, "validation_data")
 
 
+def _with(callbacks, kind, make):
+    """`callbacks` as a list, plus `make()` unless a callback of class `kind` is there already."""
+    callbacks = list(callbacks or [])
+    return callbacks if any(isinstance(c, kind) for c in callbacks) else [*callbacks, make()]
+
+
 def stop_on_nan(callbacks):
     """`callbacks` plus Keras' `TerminateOnNaN` (unless already there): a diverged run stops, it does not go on."""
-    callbacks = list(callbacks or [])
-    if not any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in callbacks):
-        callbacks.append(keras.callbacks.TerminateOnNaN())
-    return callbacks
+    return _with(callbacks, keras.callbacks.TerminateOnNaN, keras.callbacks.TerminateOnNaN)
 
 
 def keyed_to_steps(data, callbacks):
     """`callbacks` plus a `pipeline.EpochSync` for `data` (unless one is there): its epochs follow the step count."""
     from ladderae.pipeline import EpochSync
 
-    if any(isinstance(c, EpochSync) for c in callbacks):
-        return callbacks
-    return [*callbacks, EpochSync(data)]
+    return _with(callbacks, EpochSync, lambda: EpochSync(data))
 
 
 class CheckedLoops:

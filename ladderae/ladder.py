@@ -204,11 +204,7 @@ class LadderNetwork(GraphBacked, keras.Model):
                              "ladderae.SemiSupervisedBatches.")
         if sample_weight is not None:
             raise ValueError(f"{self.name} does not support sample_weight.")
-        if training:
-            self.step_counter.assign_add(1)
-            step = self.step_counter - 1
-        else:
-            step = ops.convert_to_tensor(self.step_counter)
+        step = schedules.current_step(self.step_counter, training)
         terms = self.loss_terms(y, y_pred, step)
         batch = ops.cast(ops.shape(y)[0], self.compute_dtype)
         for name, tracker in self.trackers.items():

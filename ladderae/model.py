@@ -271,14 +271,9 @@ class LadderAE(CheckedLoops, GraphBacked, HierarchyMethods, LatentMethods, keras
             )
         if sample_weight is not None:
             raise ValueError(f"{self.name} does not support sample_weight; pass fit(x) without it.")
-        if training:
-            # Increment first, then use counter - 1: the read-then-assign order is not kept on TensorFlow.
-            self.step_counter.assign_add(1)
-            step = self.step_counter - 1
-        else:
-            step = ops.convert_to_tensor(self.step_counter)
-            if self.objective == "iwae" and self.k > 1:  # evaluate() scores the bound it trains: k samples
-                y_pred = self._forward(x, False, self.k)
+        step = schedules.current_step(self.step_counter, training)
+        if not training and self.objective == "iwae" and self.k > 1:  # evaluate() scores the bound it trains
+            y_pred = self._forward(x, False, self.k)
         terms = self.loss_terms(x, y_pred, step)
         batch = ops.shape(x)[0]  # weight by batch size, as Keras' own loss tracker does
         for name, tracker in self.trackers.items():

@@ -20,18 +20,19 @@ from keras import ops
 
 from ladderae import graph, latents
 
-__all__ = ["OBJECTIVES", "reconstruction_terms", "kl_terms", "log_weight_parts", "iwae_bound", "loss_terms"]
+__all__ = ["OBJECTIVES", "reconstruction_terms", "kl_terms", "iwae_bound", "loss_terms"]
 
 OBJECTIVES = ("elbo", "iwae")
 
 
-def reconstruction_terms(likelihood, x, params):
+def reconstruction_terms(likelihood, parts):
     """(the likelihood's parts, batch means by name, with ``reconstruction`` their sum; the weighted sum).
 
-    A likelihood made of parts (table columns) weights them in the loss
-    through `term_weights`; ``reconstruction`` stays the plain sum.
+    `parts` are the per-example terms of `likelihood.nll_terms`. A likelihood
+    made of parts (table columns) weights them in the loss through
+    `term_weights`; ``reconstruction`` stays the plain sum.
     """
-    terms = {name: ops.mean(value) for name, value in likelihood.nll_terms(x, params).items()}
+    terms = {name: ops.mean(value) for name, value in parts.items()}
     weights = likelihood.term_weights
     reconstruction = loss = None
     for name, value in terms.items():
@@ -67,11 +68,6 @@ def kl_terms(network, outputs, beta, free_bits):
     return per_layer, kl, beta * kl_in_loss
 
 
-def log_weight_parts(network, likelihood, x, outputs):
-    """(log p(x | z), log p(z) - log q(z | x)) per row of `outputs`, z all of the network's latents."""
-    return -likelihood.nll(x, outputs[graph.OUTPUT]), latents.log_ratio(network, outputs)
-
-
 def iwae_bound(log_px, log_ratio, k, beta=1.0):
     """-log (1/k) sum_s w_s per example (shape (batch,)), log w_s = log p(x | z_s) + beta * log (p(z_s) / q(z_s | x)).
 
@@ -92,14 +88,16 @@ def loss_terms(network, likelihood, x, outputs, step, *, beta, free_bits, object
     """
     if objective == "iwae":
         x = ops.concatenate([x] * k, axis=0) if k > 1 else x
-    terms, loss = reconstruction_terms(likelihood, x, outputs[network.order[-1]])
+    parts = likelihood.nll_terms(x, outputs[graph.OUTPUT])  # per example; nll is their sum
+    terms, loss = reconstruction_terms(likelihood, parts)
     if network.variational:
         per_layer, kl, kl_loss = kl_terms(network, outputs, beta, free_bits)
         terms.update(kl=kl, beta=beta, neg_elbo=terms["reconstruction"] + kl)
         if network.latents:  # a hierarchy reports each layer's KL
             terms.update({f"kl_{name}": value for name, value in per_layer.items()})
         if objective == "iwae":
-            log_px, log_ratio = log_weight_parts(network, likelihood, x, outputs)
+            log_px = -sum(parts.values())  # the NLL computed above, per example: no second pass through it
+            log_ratio = latents.log_ratio(network, outputs)  # log p(z) - log q(z | x) over every latent
             loss = ops.mean(iwae_bound(log_px, log_ratio, k, beta))
             terms["neg_iwae"] = ops.mean(iwae_bound(log_px, log_ratio, k))
         else:

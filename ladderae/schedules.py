@@ -15,7 +15,7 @@ from keras import ops
 
 from ladderae.checks import check_non_negative, check_non_negative_int, check_positive_int, is_number
 
-__all__ = ["Schedule", "Constant", "LinearWarmup", "Cyclical", "get", "describe", "serialize"]
+__all__ = ["Schedule", "Constant", "LinearWarmup", "Cyclical", "get", "current_step", "describe", "serialize"]
 
 
 class Schedule:
@@ -120,6 +120,18 @@ class Cyclical(Schedule):
             "end": self.end,
             "cycles": self.cycles,
         }
+
+
+def current_step(counter, training):
+    """The step a batch's loss is computed at, from a model's int32 step-counter variable.
+
+    In training the counter is incremented first and counter - 1 is used: the
+    read-then-assign order is not kept on TensorFlow. Otherwise its value.
+    """
+    if training:
+        counter.assign_add(1)
+        return counter - 1
+    return ops.convert_to_tensor(counter)
 
 
 def describe(schedule, symbol="w"):
