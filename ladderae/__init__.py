@@ -19,6 +19,7 @@ from ladderae import (  # noqa: E402
     graph,
     hierarchy_plots,
     ladder_data,
+    ladder_plots,
     ladder_graph,
     ladder_network,
     latents,

@@ -20,10 +20,12 @@ import numpy as np
 from keras import ops
 
 from ladderae import checks, ladder_data, ladder_graph, schedules
+from ladderae import stop_gradient as stop_gradient_lib
 from ladderae import graph as graph_lib
 from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
 from ladderae.ladder_network import LadderNodes
 from ladderae.network import GraphBacked
+from ladderae.pair_kinds.lateral import Lateral
 
 __all__ = ["LadderNetwork"]
 
@@ -166,6 +168,23 @@ class LadderNetwork(GraphBacked, keras.Model):
         if training:
             return self.network.forward(x)
         return self.network.probabilities(x)
+
+    def denoised(self, x):
+        """Per lateral pair (e, d): the clean z and the denoised z_hat of one training pass over `x`, as NumPy.
+
+        z_hat is normalised with the clean batch's statistics: the two arrays
+        are what the pair's denoising cost compares (`ladderae.ladder_plots`
+        draws them). The pass draws its noise from the model's generator, as a
+        training step does, and leaves the running statistics as they are.
+        """
+        x = self._flatten(ops.convert_to_tensor(self._check_x(x, "denoised")))
+        outputs = self.network.forward(x, update_statistics=False)
+        found = {}
+        for kind, (e, d, data) in zip(self.network.kinds, self.network.pairs):
+            if isinstance(kind, Lateral):
+                pair = kind.compared(outputs, e, d, stop_gradient_lib.get(data["stop_gradient"]))
+                found[(e, d)] = tuple(ops.convert_to_numpy(v) for v in pair)
+        return found
 
     # ------------------------------------------------------------------ loss
 

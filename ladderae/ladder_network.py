@@ -134,13 +134,13 @@ class LadderNodes(NodeNetwork):
     def corrupt(self, value, std):
         return value + std * self.noise(ops.shape(value)) if std else value
 
-    def forward(self, x, eps=None, training=True):
-        """A training pass: clean encoder (``clean/<node>``, updating the running statistics), corrupted
-        encoder and decoder (``<node>``), and what each pair kind adds."""
+    def forward(self, x, eps=None, training=True, update_statistics=True):
+        """A training pass: clean encoder (``clean/<node>``, updating the running statistics unless told not
+        to), corrupted encoder and decoder (``<node>``), and what each pair kind adds."""
         encoder = self.encoder_path()
         out = {clean(key): value for key, value in self.walk(encoder, x, False).items()}
         out[clean(graph_lib.INPUT)] = x
-        for node in encoder:
+        for node in encoder if update_statistics else ():
             self.layers[node].update_statistics(out[clean(f"{node}/mean")], out[clean(f"{node}/var")])
         corrupted = {graph_lib.INPUT: self.corrupt(x, self.graph.nodes[graph_lib.INPUT]["noise_std"])}
         corrupted.update(self.walk(self.training_path, corrupted[graph_lib.INPUT], True, context=corrupted))

@@ -78,8 +78,8 @@ class Lateral(PairKind):
     def term_names(self, encoder, decoder, data):
         return [f"denoising_{encoder}_{decoder}"]
 
-    def cost(self, outputs, encoder, decoder, mode):
-        """The unweighted denoising cost: mean over units and rows of (normalised z_hat - clean z)^2."""
+    def compared(self, outputs, encoder, decoder, mode):
+        """What the cost compares: (clean z, z_hat normalised with the clean batch statistics), stopped per `mode`."""
         target = outputs.get(clean(encoder), outputs[encoder])
         estimate = mode.decoder_side(outputs, decoder)
         mean, var = outputs.get(clean(f"{encoder}/mean")), outputs.get(clean(f"{encoder}/var"))
@@ -87,7 +87,11 @@ class Lateral(PairKind):
             if mode.freeze_encoder_side:
                 mean, var = ops.stop_gradient(mean), ops.stop_gradient(var)
             estimate = (estimate - mean) / ops.sqrt(var + EPSILON)
-        target, estimate = mode.apply(target, estimate)
+        return mode.apply(target, estimate)
+
+    def cost(self, outputs, encoder, decoder, mode):
+        """The unweighted denoising cost: mean over units and rows of (normalised z_hat - clean z)^2."""
+        target, estimate = self.compared(outputs, encoder, decoder, mode)
         return ops.mean(ops.square(estimate - target))
 
     def loss_terms(self, outputs, encoder, decoder, data, step):
