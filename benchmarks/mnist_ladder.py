@@ -14,10 +14,18 @@ learning rate decayed linearly to zero over the last third. Test error on all
 network and noise, no decoder), today's consistency pairs (no lateral
 connections, no noise), the Gamma-model (top pair only), the full ladder
 (gauss combinator) and the full ladder with the augmented-MLP combinator.
+A reduced budget (``--epochs``, ``--train-rows``) keeps the schedule's shape
+(the decay over the last third of the epochs given) and is stated in the
+table next to each figure.
 
-Every run is a subprocess that saves its state each epoch (BackupAndRestore)
-and writes ``runs/<id>.json`` when done: a killed benchmark started again
-resumes each run from its last finished epoch and skips finished ones.
+Every run is a subprocess that saves its state each epoch (BackupAndRestore:
+weights, optimizer with its step, hence the learning rate, and the noise
+state; the batches follow the step through EpochSync) and writes
+``runs/<id>.json`` when done: a killed benchmark started again resumes each
+run from its last finished epoch, as if uninterrupted, and skips finished
+ones. Plots: ``plots/test-error-<labels>.png`` (test error per epoch, a
+colour per row) and ``plots/<id>-denoised.png`` (denoised against clean
+activations after training) for the rows with lateral pairs.
 """
 
 import argparse
@@ -44,6 +52,7 @@ PAPER_ERRORS = {  # test error (%) reported by the papers, by row and labels
 }
 ROWS = ("supervised", "consistency", "gamma", "ladder", "ladder_amlp")
 ENCODER = [1000, 500, 250, 250, 250]
+LOCAL = ("workdir", "data_dir", "plots")  # where a job runs, not what it is
 
 
 def model_kwargs(row, labels, encoder):
@@ -80,12 +89,27 @@ def learning_rate(steps_per_epoch, epochs, rate=2e-3, decay_from=2 / 3):
     return HoldThenDecay(rate, total, int(total * decay_from))
 
 
-def run_one(job):
-    """One run, resumable from job["workdir"]; returns the JSON-able result."""
+def settings(job):
+    """What a job is (what its saved result must match), without where it runs."""
+    return {k: v for k, v in job.items() if k not in LOCAL}
+
+
+def run_id(job):
+    """E.g. ``ladder-100-draw0-150ep``; ``-<N>rows`` on a training subset."""
+    rows = f"-{job['train_rows']}rows" if job["train_rows"] else ""
+    return f"{job['row']}-{job['labels']}-draw{job['draw']}-{job['epochs']}ep{rows}"
+
+
+def run_one(job, callbacks=()):
+    """One run, resumable from job["workdir"]; returns the JSON-able result.
+
+    `callbacks` run after the ones that save its state (the tests kill a run with one).
+    """
     import keras
     import numpy as np
 
     import ladderae
+    from ladderae import ladder_plots, pipeline
     from ladderae.datasets import load_mnist
 
     workdir = pathlib.Path(job["workdir"])
@@ -114,13 +138,18 @@ def run_one(job):
             logs["test_error"] = float(np.mean(probabilities.argmax(1) != y_test))
 
     history_csv = workdir / "history.csv"
-    model.fit(data, epochs=job["epochs"], verbose=2, callbacks=[
+    # shuffle=False: the batches shuffle themselves, keyed to the restored step (EpochSync).
+    model.fit(data, epochs=job["epochs"], verbose=2, shuffle=False, callbacks=[
         TestErrorAndTime(), keras.callbacks.CSVLogger(str(history_csv), append=True),
-        keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=False)])
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=False),
+        pipeline.EpochSync(data), *callbacks])
+    if job.get("plots") and "lateral" in model.get_config()["pair_kind"]:
+        ladder_plots.denoised_activations(model, data[0][0], path=pathlib.Path(job["plots"]) /
+                                          f"{run_id(job)}-denoised.png")
     history = read_history(history_csv)
     seconds = statistics.median(history["epoch_seconds"])
     rows_per_epoch = len(data) * (data.batch_size + data.labelled_batch_size)
-    return {"job": {k: v for k, v in job.items() if k not in ("workdir", "data_dir")},
+    return {"job": settings(job),
             "backend": keras.backend.backend(), "test_error": history["test_error"][-1],
             "test_error_per_epoch": history["test_error"], "seconds_per_epoch": seconds,
             "examples_per_second": rows_per_epoch / seconds, "epochs_run": len(history["test_error"])}
@@ -137,26 +166,36 @@ def read_history(path):
     return {key: [float(row[key]) for row in rows] for key in rows[0] if rows[0][key] != "NA"}
 
 
+def check_workdir(workdir, job):
+    """Record `job`'s settings in a new `workdir`; refuse one that a job with other settings left behind."""
+    saved = workdir / "job.json"
+    if saved.exists() and json.loads(saved.read_text()) != settings(job):
+        raise RuntimeError(f"{workdir} holds a run with other settings ({saved.read_text()}): resuming it would mix "
+                           "budgets. Delete that folder or pass another --out.")
+    workdir.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(settings(job)))
+
+
 def run_or_resume(job, out, log):
     """The saved result of `job` if it has one with the same settings, else a subprocess that trains it."""
-    run_id = f"{job['row']}-{job['labels']}-draw{job['draw']}"
-    path = out / "runs" / f"{run_id}.json"
-    if path.exists() and json.loads(path.read_text())["job"] == {k: v for k, v in job.items()
-                                                                 if k not in ("workdir", "data_dir")}:
+    name = run_id(job)
+    path = out / "runs" / f"{name}.json"
+    if path.exists() and json.loads(path.read_text())["job"] == settings(job):
         return json.loads(path.read_text())
-    for folder in ("runs", "logs", "work"):
+    for folder in ("runs", "logs", "work", "plots"):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    job = {**job, "workdir": str(out / "work" / run_id)}
-    log(f"{run_id}: {'resuming' if (out / 'work' / run_id / 'history.csv').exists() else 'starting'}")
+    job = {**job, "workdir": str(out / "work" / name), "plots": str(out / "plots")}
+    log(f"{name}: {'resuming' if (out / 'work' / name / 'history.csv').exists() else 'starting'}")
+    check_workdir(pathlib.Path(job["workdir"]), job)
     env = {**os.environ, "KERAS_BACKEND": job["backend"], "TF_CPP_MIN_LOG_LEVEL": "3"}
-    with open(out / "logs" / f"{run_id}.log", "a") as f:
+    with open(out / "logs" / f"{name}.log", "a") as f:
         proc = subprocess.run([sys.executable, __file__, "--_run", json.dumps(job)], env=env, stdout=f,
                               stderr=subprocess.STDOUT)
     if proc.returncode:
-        raise RuntimeError(f"{run_id} failed (exit {proc.returncode}); see {out / 'logs' / f'{run_id}.log'}")
+        raise RuntimeError(f"{name} failed (exit {proc.returncode}); see {out / 'logs' / f'{name}.log'}")
     result = json.loads((pathlib.Path(job["workdir"]) / "result.json").read_text())
     path.write_text(json.dumps(result))
-    log(f"{run_id}: test error {100 * result['test_error']:.2f}%, {result['seconds_per_epoch']:.1f} s/epoch")
+    log(f"{name}: test error {100 * result['test_error']:.2f}%, {result['seconds_per_epoch']:.1f} s/epoch")
     return result
 
 
@@ -233,21 +272,45 @@ def speed(args, log):
     return result
 
 
-def markdown(results, epochs):
-    """The table: mean ± sd of the test error over draws per row and label count, beside the papers' figures."""
-    lines = [f"| row | labels | draws | epochs | test error (%) | paper (%) | s/epoch | examples/s |",
+def budget(job):
+    """The training budget of a run, as the table states it next to its figure."""
+    digits = f"{job['train_rows']:,}" if job["train_rows"] else "60,000"
+    net = "" if job["encoder"] == ENCODER else f", net 784-{'-'.join(map(str, job['encoder']))}-10"
+    return f"{job['epochs']} epoch{'s' * (job['epochs'] > 1)}, {digits} digits{net}"
+
+
+def markdown(results):
+    """The table: mean ± sd of the test error over draws per row, label count and budget, beside the papers'."""
+    lines = ["Test error on all 10,000 test digits after the last epoch, mean ± sd over label draws (each draw a "
+             "different balanced labelled set and seed); the learning rate decays linearly to 0 over the last third "
+             "of each run's epochs. Paper: Rasmus et al. 2015 (ladder, 150 epochs; the widely quoted table), "
+             "Pezeshki et al. 2016 (ladder_amlp, their augmented-MLP combinator).", "",
+             "| row | labels | draws | budget | test error (%) | paper (%) | s/epoch | examples/s |",
              "|---|---|---|---|---|---|---|---|"]
     groups = {}
     for r in results:
-        groups.setdefault((r["job"]["row"], r["job"]["labels"]), []).append(r)
-    for (row, labels), runs in sorted(groups.items(), key=lambda item: (ROWS.index(item[0][0]), item[0][1])):
+        groups.setdefault((r["job"]["row"], r["job"]["labels"], budget(r["job"])), []).append(r)
+    for (row, labels, spent), runs in sorted(groups.items(), key=lambda item: (ROWS.index(item[0][0]), item[0][1:])):
         errors = [100 * r["test_error"] for r in runs]
         spread = f" ± {statistics.stdev(errors):.2f}" if len(errors) > 1 else ""
-        lines.append(f"| {row} | {labels} | {len(runs)} | {runs[0]['epochs_run']} | "
+        lines.append(f"| {row} | {labels} | {len(runs)} | {spent} | "
                      f"{statistics.mean(errors):.2f}{spread} | {PAPER_ERRORS.get((row, labels), '')} | "
                      f"{statistics.median(r['seconds_per_epoch'] for r in runs):.1f} | "
                      f"{statistics.median(r['examples_per_second'] for r in runs):.0f} |")
     return "\n".join(lines)
+
+
+def error_plots(results, folder):
+    """``test-error-<labels>.png`` per label count: each run's test error per epoch, a colour per row."""
+    from ladderae import ladder_plots
+
+    for labels in dict.fromkeys(r["job"]["labels"] for r in results):
+        runs = [r for r in results if r["job"]["labels"] == labels]
+        curves = {}
+        for r in sorted(runs, key=lambda r: ROWS.index(r["job"]["row"])):
+            curves.setdefault(r["job"]["row"], []).append(r["test_error_per_epoch"])
+        title = f"{labels} labels, {budget(runs[0]['job'])}: test error on all 10,000 test digits per epoch"
+        ladder_plots.error_curves(curves, path=pathlib.Path(folder) / f"test-error-{labels}.png", title=title)
 
 
 def parse(argv):
@@ -267,6 +330,9 @@ def parse(argv):
     p.add_argument("--quick", action="store_true", help="every row, 1 epoch on 1,000 digits, a small net (tests)")
     p.add_argument("--_run", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    for name in ("epochs", "draws", "batch_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.quick:
         args.epochs, args.draws, args.train_rows, args.encoder, args.speed_steps = 1, 1, 1000, [32, 16], 5
     return args
@@ -302,7 +368,8 @@ def main(argv=None):
                        "data_dir": args.data_dir}
                 results.append(run_or_resume(job, out, log))
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    table = markdown(results, args.epochs)
+    table = markdown(results)
+    error_plots(results, out / "plots")
     (out / "results.md").write_text(table + "\n")
     log(table)
     return 0

@@ -273,6 +273,18 @@ class LadderNetwork(GraphBacked, keras.Model):
 
     # ---------------------------------------------------------------- config
 
+    _NOISE_STATE = "seed_generator_state"  # as LadderAE saves it
+
+    def save_own_variables(self, store):
+        """Keras' variables plus the corruption-noise state: a run resumed by BackupAndRestore draws the noise
+        an uninterrupted one would (Keras saves no SeedGenerator of a Model's own)."""
+        super().save_own_variables(store)
+        store[self._NOISE_STATE] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        super().load_own_variables({key: store[key] for key in store.keys() if key != self._NOISE_STATE})
+        self.seed_generator.state.assign(store[self._NOISE_STATE])
+
     def get_config(self):
         return {**super().get_config(), **self._arguments}
 

@@ -12,7 +12,7 @@ import math
 import keras
 import numpy as np
 
-from ladderae.checks import check_positive_int
+from ladderae.checks import check_non_negative_int, check_positive_int
 
 __all__ = ["UNLABELLED", "check_labels", "balanced_labels", "SemiSupervisedBatches"]
 
@@ -66,7 +66,10 @@ class SemiSupervisedBatches(keras.utils.PyDataset):
 
     An epoch is one pass over the unlabelled rows; the labelled rows repeat
     as often as needed, reshuffled at every pass. Pass it to
-    ``LadderNetwork.fit`` as x, with no y.
+    ``LadderNetwork.fit`` as x, with no y. Epoch e's orders are drawn from
+    ``(seed, e)`` alone: with `ladderae.pipeline.EpochSync` (which sets e to
+    the optimizer step) a run resumed by ``BackupAndRestore`` redraws the
+    epoch it lost.
     """
 
     def __init__(self, x_labelled, y_labelled, x_unlabelled, *, n_classes=10, batch_size=100,
@@ -86,16 +89,22 @@ class SemiSupervisedBatches(keras.utils.PyDataset):
         self.labelled_batch_size = check_positive_int(
             "labelled_batch_size", min(batch_size, len(self.x_labelled)) if labelled_batch_size is None
             else labelled_batch_size)
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
+        self.seed = check_non_negative_int("seed", seed)
+        self.set_epoch(0)
 
     def __len__(self):
         return math.ceil(len(self.x_unlabelled) / self.batch_size)
 
-    def on_epoch_end(self):
-        self.unlabelled_order = self.rng.permutation(len(self.x_unlabelled))
+    def set_epoch(self, epoch):
+        """Draw epoch `epoch`'s orders of the unlabelled and labelled rows (what `EpochSync` calls)."""
+        self.epoch = check_non_negative_int("epoch", epoch)
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.unlabelled_order = rng.permutation(len(self.x_unlabelled))
         passes = math.ceil(len(self) * self.labelled_batch_size / len(self.x_labelled))
-        self.labelled_order = np.concatenate([self.rng.permutation(len(self.x_labelled)) for _ in range(passes)])
+        self.labelled_order = np.concatenate([rng.permutation(len(self.x_labelled)) for _ in range(passes)])
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)
 
     def __getitem__(self, index):
         unlabelled = self.unlabelled_order[index * self.batch_size : (index + 1) * self.batch_size]

@@ -141,6 +141,11 @@ def test_semi_supervised_batches_mix_balanced_labels_with_unlabelled_rows():
     assert len(data) == 4
     x, y = data[0]
     assert x.shape == (13, 6) and list(y[3:]) == [-1] * 10 and sorted(y[:3]) == [0, 1, 2]
+    data.on_epoch_end()
+    assert not np.array_equal(data[0][0], x)  # a new order every epoch, a function of (seed, epoch) alone:
+    again = ladderae.SemiSupervisedBatches(X[labels], Y[labels], X, n_classes=3, batch_size=10, seed=0)
+    again.set_epoch(1)  # what EpochSync does when BackupAndRestore resumes a run
+    np.testing.assert_array_equal(again[0][0], data[0][0])
     model = tiny()
     model.compile(optimizer="adam")
     history = model.fit(data, epochs=1, verbose=0).history

@@ -1,6 +1,7 @@
 """benchmarks/mnist_ladder.py: the paper's schedule and settings, the floor's shapes, and --quick end to end."""
 
 import json
+import shutil
 import sys
 
 import keras
@@ -44,9 +45,44 @@ def test_quick_benchmark_writes_a_row_and_reuses_it(tmp_path, data_root):
     assert result["seconds_per_epoch"] > 0 and result["examples_per_second"] > 0
     speed = json.loads((tmp_path / "speed-jax.json").read_text())
     assert speed["ratio_to_floor"] == pytest.approx(speed["step_seconds"] / speed["floor_seconds"])
-    assert "| ladder | 100 | 1 | 1 |" in (tmp_path / "results.md").read_text()
+    assert "| ladder | 100 | 1 | 1 epoch, 1,000 digits, net 784-32-16-10 |" in (tmp_path / "results.md").read_text()
+    for plot in ("test-error-100.png", "ladder-100-draw0-1ep-1000rows-denoised.png"):
+        assert (tmp_path / "plots" / plot).stat().st_size > 0
 
     log = (tmp_path / "log.txt").read_text()
     assert mnist_ladder.main(args) == 0  # finished runs are read back, not run again
-    assert (tmp_path / "log.txt").read_text().count("ladder-100-draw0: starting") == log.count(
-        "ladder-100-draw0: starting") == 1
+    started = "ladder-100-draw0-1ep-1000rows: starting"
+    assert (tmp_path / "log.txt").read_text().count(started) == log.count(started) == 1
+    # A work folder left by other settings is refused, not resumed into a run of another budget.
+    (tmp_path / "runs" / "ladder-100-draw0-1ep-1000rows.json").unlink()
+    with pytest.raises(RuntimeError, match="holds a run with other settings"):
+        mnist_ladder.main([*args, "--batch-size", "50"])
+
+
+class Snapshot(keras.callbacks.Callback):
+    """Copies a run's work folder after epoch `after` has been saved: what a kill at that moment leaves on disk."""
+
+    def __init__(self, source, target, after):
+        super().__init__()
+        self.source, self.target, self.after = source, target, after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after:
+            shutil.copytree(self.source, self.target)
+
+
+def test_a_run_killed_after_an_epoch_resumes_to_the_result_of_an_uninterrupted_one(tmp_path, data_root):
+    """300 digits (100 labelled), 2 epochs of 6 steps, the learning rate decaying in the second; the run is "killed"
+    after epoch 1 by copying its folder then (two fits, not three: each compiles the step afresh)."""
+    job = {"row": "ladder", "labels": "100", "draw": 0, "epochs": 2, "encoder": [16, 8], "batch_size": 50,
+           "train_rows": 300, "backend": keras.backend.backend(), "data_dir": str(data_root)}
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    uninterrupted = mnist_ladder.run_one({**job, "workdir": str(straight)},
+                                         callbacks=[Snapshot(straight, killed, after=0)])
+    assert len(mnist_ladder.read_history(killed / "history.csv")["loss"]) == 1
+    resumed = mnist_ladder.run_one({**job, "workdir": str(killed)})
+    assert resumed["epochs_run"] == 2
+    np.testing.assert_allclose(resumed["test_error_per_epoch"], uninterrupted["test_error_per_epoch"])
+    # The second epoch ran from the saved step, noise and batches: the same losses (the rate decays in it).
+    losses = [mnist_ladder.read_history(folder / "history.csv")["loss"] for folder in (killed, straight)]
+    np.testing.assert_allclose(*losses, rtol=1e-5)
