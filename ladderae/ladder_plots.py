@@ -9,6 +9,8 @@ of exactly ``figsize * dpi`` pixels written to `path` when given, the Figure
 returned.
 """
 
+import textwrap
+
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
@@ -49,9 +51,10 @@ def error_curves(curves, path=None, title="test error per epoch"):
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test error (%)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(0.5, max(len(run) for runs in curves.values() for run in runs) + 0.5)  # whole epochs, even one
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.grid(alpha=0.3, which="both")
-    ax.set_title(title, fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=10)
     ax.legend(fontsize=8)
     return _save(fig, path)
 

@@ -30,6 +30,7 @@ def test_error_curves(tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ladder", "supervised"]
     assert len(ax.lines) == 3 and ax.get_yscale() == "log" and ax.get_title() == "test error on 1,000 test digits"
     np.testing.assert_allclose(ax.lines[2].get_ydata(), [50, 30, 30])  # percent
+    assert ax.get_xlim() == (0.5, 3.5)  # whole epochs
 
 
 @pytest.mark.parametrize("curves", [{}, [[0.1]], {"ladder": []}, {"ladder": [[]]}, {"ladder": [[1.5]]}])
