@@ -3,6 +3,7 @@
     python benchmarks/mnist_vs_vae.py --out benchmarks/results            # the main table (2.5 hours on 2 cores)
     python benchmarks/mnist_vs_vae.py --quick --out /tmp/bench            # every row, tiny budget (tests)
     python benchmarks/mnist_vs_vae.py --protocol iwae --stages 5          # the IWAE paper's protocol, 121 epochs
+    python benchmarks/mnist_vs_vae.py --protocol hierarchical --epochs 10  # the Ladder VAE against one latent
 
 Main table (as in the VAE/IWAE literature): training digits binarised afresh
 every epoch, the test set binarised once with a fixed seed; the same layer
@@ -16,6 +17,14 @@ Each pair mode's weight is chosen by a sweep on a validation split (the last
 learning-rate stages (`--stages` S: 3^i epochs at 1e-3 * 10^(-i/7) for
 i < S; 8 stages are the paper's 3,280 epochs), batch 20, Adam eps 1e-4, k=5000
 on every test digit, with the pair weight the main table's sweep chose.
+
+`--protocol hierarchical` is the main table's protocol (Adam 1e-3, batch 128,
+the same epochs for every row) for Sønderby et al.'s Ladder VAE on MNIST
+(deterministic 512-256-128-64-32, latents 64-32-16-8-4, batch norm, KL
+warm-up) against the plain VAE, ladderae wide and one latent with the LVAE's
+parameter count; IWAE k=5000 on every test digit over all latent layers
+(`ladderae.evaluate_hierarchy`), KL and active units per layer, s/epoch paired
+with the baseline's and against each row's own matmul floor.
 
 Every run is a subprocess on its own backend, one at a time; it saves its
 state each epoch and writes one JSON file when done, so a killed benchmark
@@ -34,22 +43,23 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from mnistbench import floor, plan, report  # noqa: E402
-from mnistbench.run import Runner, child, environment  # noqa: E402
-from mnistbench.spec import PRESETS, example_shape  # noqa: E402
+from mnistbench.run import Runner, build_model, child, count_parameters, environment  # noqa: E402
+from mnistbench.spec import PRESETS, example_shape, slug  # noqa: E402
 
-PROTOCOL_DEFAULTS = {  # option: (main table, IWAE protocol)
-    "out": (HERE / "results", HERE / "results" / "iwae_protocol"),
-    "presets": (["wide", "iwae", "conv"], ["iwae"]),
-    "batch_size": (128, 20),
-    "iwae_k": (1000, 5000),
-    "iwae_images": (1000, None),  # None: every test digit
+PROTOCOLS = ["table", "iwae", "hierarchical"]
+PROTOCOL_DEFAULTS = {  # option: (main table, IWAE protocol, hierarchical table)
+    "out": (HERE / "results", HERE / "results" / "iwae_protocol", HERE / "results" / "hierarchical"),
+    "presets": (["wide", "iwae", "conv"], ["iwae"], ["wide"]),
+    "batch_size": (128, 20, 128),
+    "iwae_k": (1000, 5000, 5000),
+    "iwae_images": (1000, None, None),  # None: every test digit
 }
 
 
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--protocol", choices=["table", "iwae"], default="table",
-                   help="the main table (default) or the IWAE paper's protocol")
+    p.add_argument("--protocol", choices=PROTOCOLS, default="table",
+                   help="the main table (default), the IWAE paper's protocol or the hierarchical (Ladder VAE) table")
     p.add_argument("--out", default=None, help="output folder (resumes from its runs/ and work/)")
     p.add_argument("--train-only", action="store_true",
                    help="train every planned run and stop (no scoring, no tables); a run without it then scores them")
@@ -58,7 +68,8 @@ def parse(argv):
                    help="the first gets every row (no-pair and best-pair rows on every backend), later ones the "
                    "baseline, no-pair and best-pair rows on the main backend")
     p.add_argument("--rows", nargs="+", default=None,
-                   help="--protocol iwae: only these rows (by name, e.g. 'ladderae, no pairs'); default: all")
+                   help="--protocol iwae or hierarchical: only these rows (by name, e.g. 'ladderae, no pairs'); "
+                   "default: all")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--stages", type=int, default=5, help="--protocol iwae: learning-rate stages (8 = the paper's)")
@@ -81,23 +92,37 @@ def parse(argv):
     p.add_argument("--data-dir", default=None)
     p.add_argument("--_run", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.train_only and args.protocol != "iwae":
-        p.error("--train-only is for --protocol iwae (the main table's sweep must be scored to plan the rest)")
-    column = args.protocol == "iwae"
+    if args.train_only and args.protocol == "table":
+        p.error("--train-only is for --protocol iwae or hierarchical (the main table's sweep must be scored to plan "
+                "the rest)")
+    if args.quick:
+        _quick(p, args)
+    column = PROTOCOLS.index(args.protocol)
     for name, defaults in PROTOCOL_DEFAULTS.items():
         if getattr(args, name) is None:
             setattr(args, name, defaults[column])
-    if args.quick:
-        import keras
-
-        if keras.backend.backend() != "tensorflow":
-            p.error("--quick runs every row in this process, the baseline included, and the main table's baseline "
-                    "rows are TensorFlow runs: use KERAS_BACKEND=tensorflow")
-        args.backends, args.main_backend = ["tensorflow"], "tensorflow"
-        args.seeds, args.epochs, args.train_size, args.test_size, args.probe_size = 2, 2, 256, 128, 128
-        args.iwae_k, args.iwae_images, args.sweep_weights, args.sweep_epochs = 4, 16, [1.0, 10.0], 1
-        args.speed_rounds, args.speed_epochs, args.stages = 1, 1, 2
     return args
+
+
+def _quick(p, args):
+    """--quick: every row in this process, eagerly, on a budget where each run costs about a second.
+
+    The main table's baseline rows are TensorFlow runs, so its quick pass runs
+    on TensorFlow, on the `wide` preset (every row) and `conv` (the later
+    presets' rows); the protocols run every row on the backend at hand.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if args.protocol == "table" and backend != "tensorflow":
+        p.error("--quick runs every row in this process, the baseline included, and the main table's baseline "
+                "rows are TensorFlow runs: use KERAS_BACKEND=tensorflow")
+    if args.protocol == "table" and args.presets is None:
+        args.presets = ["wide", "conv"]
+    args.backends, args.main_backend = [backend], backend
+    args.seeds, args.epochs, args.train_size, args.test_size, args.probe_size = 2, 1, 128, 128, 128
+    args.iwae_k, args.iwae_images, args.sweep_weights, args.sweep_epochs = 4, 16, [1.0], 1
+    args.speed_rounds, args.speed_epochs, args.stages = 1, 1, 2
 
 
 def _logger(out):
@@ -112,15 +137,20 @@ def _logger(out):
     return log
 
 
-def _floor(args, run, sizes, preset):
-    """The epoch floor of `preset`'s no-pair LadderAE graph on this data, at the run's batch size."""
+def _floor(args, run, g, name):
+    """The epoch floor of graph `g` on this data at the run's batch size, its matmul rate kept under `name`."""
+    timing = {"repeats": 1, "trials": 1} if args.quick else {}  # --quick: a rough rate is enough
+    gflops = floor.saved_matmul_gflops(run.out / "runs", name, g, args.batch_size, **timing)
+    return {"flops_per_example": floor.training_flops_per_example(g), "matmul_gflops": gflops,
+            "floor_seconds": floor.epoch_floor_seconds(g, args.train_size, gflops)}
+
+
+def _preset_graph(sizes, preset):
+    """`preset`'s no-pair LadderAE graph on this data (the baseline's twin: the same layers)."""
     import ladderae
 
     shape = example_shape(preset, sizes.image_shape)
-    g = ladderae.LadderAE(input_shape=shape, pairing="none", **PRESETS[preset]).graph
-    gflops = floor.saved_matmul_gflops(run.out / "runs", preset, g, args.batch_size)
-    return {"flops_per_example": floor.training_flops_per_example(g), "matmul_gflops": gflops,
-            "floor_seconds": floor.epoch_floor_seconds(g, args.train_size, gflops)}
+    return ladderae.LadderAE(input_shape=shape, pairing="none", **PRESETS[preset]).graph
 
 
 def _run_all(run, planned):
@@ -136,7 +166,7 @@ def main_table(args, run, sizes, log):
     speed = _run_all(run, speed_plan)
     speed_section = None
     if speed:
-        speed_section = _floor(args, run, sizes, "wide")
+        speed_section = _floor(args, run, _preset_graph(sizes, "wide"), "wide")
         speed_section["configs"] = report.summarize_speed(speed, speed_section["floor_seconds"])
     return {"sweep": sweep, "chosen": chosen, "best_mode": best_mode, "runs": results,
             "summary": report.summarize(results), "speed_runs": speed, "speed": speed_section}
@@ -150,7 +180,31 @@ def iwae_protocol(args, run, sizes, log):
     if args.train_only:
         return None
     return {"chosen": chosen, "best_mode": best_mode, "runs": results, "summary": report.summarize(results),
-            "floor": _floor(args, run, sizes, "iwae"), "skipped": skipped}
+            "floor": _floor(args, run, _preset_graph(sizes, "iwae"), "iwae"), "skipped": skipped}
+
+
+def _row_models(planned, sizes):
+    """{row name: its model as the first seed builds it}, to count parameters and read graphs before training."""
+    first = {}
+    for spec, _ in planned:
+        first.setdefault(spec.row, spec)
+    return {row: build_model(spec, example_shape(spec.preset, sizes.image_shape), steps_per_epoch=1)
+            for row, spec in first.items()}
+
+
+def hierarchical(args, run, sizes, log):
+    """The hierarchical table: parameters per row printed first, then every run, then each row's own floor."""
+    planned = plan.plan_hierarchy(args)
+    models = _row_models(planned, sizes)
+    for row, model in models.items():
+        log(f"{row}: {count_parameters(model):,} trainable parameters")
+    results = _run_all(run, planned)
+    if args.train_only:
+        return None
+    baseline_twin = _preset_graph(sizes, "wide")
+    floors = {row: _floor(args, run, getattr(model, "graph", baseline_twin), slug("hierarchical", row))
+              for row, model in models.items()}
+    return {"runs": results, "summary": report.summarize(results), "floors": floors}
 
 
 def main(argv=None):
@@ -164,7 +218,7 @@ def main(argv=None):
     run = Runner(out, args.quick, log, train_only=args.train_only)
     sizes = plan.DataSizes.load(args.data_dir)
     plan.resolve(args, sizes)
-    protocol = iwae_protocol if args.protocol == "iwae" else main_table
+    protocol = {"table": main_table, "iwae": iwae_protocol, "hierarchical": hierarchical}[args.protocol]
     body = protocol(args, run, sizes, log)
     if body is None:
         log("trained every planned run (--train-only): run again without it to score them and write the tables")
@@ -176,7 +230,8 @@ def main(argv=None):
     }
     result["settings"]["out"] = str(result["settings"]["out"])
     (out / "results.json").write_text(json.dumps(result, indent=1))
-    text = (report.protocol_markdown if args.protocol == "iwae" else report.markdown)(result)
+    markdown = {"table": report.markdown, "iwae": report.protocol_markdown, "hierarchical": report.hierarchy_markdown}
+    text = markdown[args.protocol](result)
     (out / "results.md").write_text(text)
     log(f"wrote {out / 'results.md'} and {out / 'results.json'}")
     print(text)

@@ -228,7 +228,7 @@ def test_quick_benchmark_runs_every_row_and_fills_every_column(tmp_path, data_ro
     result = json.loads((tmp_path / "results.json").read_text())
     expected_rows = {row.name for row in spec.table_rows(result["best_mode"])}
     assert {e["row"] for e in result["summary"] if e["preset"] == "wide"} == expected_rows
-    for preset in ("iwae", "conv"):
+    for preset in ("conv",):  # the later presets' rows (--quick runs wide and conv)
         assert {e["row"] for e in result["summary"] if e["preset"] == preset} == {
             spec.BASELINE, spec.NO_PAIRS, f"mirror, {result['best_mode']}"}
     for entry in result["summary"]:

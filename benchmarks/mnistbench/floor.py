@@ -2,7 +2,10 @@
 
 Every node of a `LadderAE(...).graph` names the layer that makes it (``layer``,
 ``shape``, ``kernel_size``); each layer is one matrix multiply per example (a
-conv layer in its im2col form, a transposed conv in its col2im form). Training
+conv layer in its im2col form, a transposed conv in its col2im form). A pair
+kind may add layers of its own (a stochastic pair: its posterior and prior
+heads and the projection back to d_i's width); they are counted from the
+layers the kind itself makes for that edge, so the floor follows the kind. Training
 costs about 3x the forward multiply-adds, 2 FLOP each. The floor is that work
 at the machine's own float32 matmul rate at those shapes (NumPy/OpenBLAS,
 forward and both backward products, best of several trials), measured once and
@@ -13,11 +16,20 @@ import json
 import math
 import time
 
+import keras
+
 from ladderae import graph as graph_lib
+from ladderae import pair_kinds
 
 
 def matmuls(g):
-    """Per example, one ``(rows, inner, out)`` product per layer: its multiply-adds are rows * inner * out."""
+    """Per example, one ``(rows, inner, out)`` product per layer, the pairs' own layers last: rows * inner * out
+    multiply-adds each."""
+    return _node_matmuls(g) + _pair_matmuls(g)
+
+
+def _node_matmuls(g):
+    """The products of the graph's nodes, input to output."""
     out = []
     for node in graph_lib.flow_order(g)[1:]:
         attrs = g.nodes[node]
@@ -32,6 +44,21 @@ def matmuls(g):
             out.append((below[0] * below[1], below[-1], math.prod(attrs["kernel_size"]) * attrs["shape"][-1]))
         else:
             raise ValueError(f"No floor for node {node!r}: unknown layer kind {attrs['layer']!r}.")
+    return out
+
+
+def _pair_matmuls(g):
+    """One ``(1, inner, out)`` product per Dense layer that each pair's kind makes (and builds) for its edge.
+
+    The kind's other layers (a lateral pair's combinator) work unit by unit:
+    they multiply no matrices, so they add nothing to the floor.
+    """
+    out = []
+    for encoder, decoder, data in graph_lib.pairs(g):
+        kind = pair_kinds.get(data["pair_kind"])
+        layers = kind.make_layers(g, encoder, decoder, data)
+        kind.build_layers(g, encoder, decoder, layers)
+        out += [(1, *layer.kernel.shape) for layer in layers.values() if isinstance(layer, keras.layers.Dense)]
     return out
 
 
@@ -67,11 +94,12 @@ def matmul_gflops(g, batch, repeats=30, trials=5):
     return flops / seconds / 1e9
 
 
-def saved_matmul_gflops(folder, preset, g, batch):
-    """`matmul_gflops`, measured once and kept in `folder`, so that a resumed benchmark reports the same floor."""
-    path = folder / f"floor-{preset}-b{batch}.json"
+def saved_matmul_gflops(folder, name, g, batch, **timing):
+    """`matmul_gflops`, measured once and kept in `folder` under `name` (a preset, or a row of the hierarchical
+    table), so that a resumed benchmark reports the same floor; `timing` goes to `matmul_gflops`."""
+    path = folder / f"floor-{name}-b{batch}.json"
     if not path.exists():
-        path.write_text(json.dumps({"preset": preset, "batch": batch, "matmul_gflops": matmul_gflops(g, batch)}))
+        path.write_text(json.dumps({"preset": name, "batch": batch, "matmul_gflops": matmul_gflops(g, batch, **timing)}))
     return json.loads(path.read_text())["matmul_gflops"]
 
 

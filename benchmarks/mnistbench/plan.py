@@ -1,4 +1,5 @@
-"""Which runs a benchmark makes: the pair-weight sweep, the main table, the speed section, the IWAE protocol.
+"""Which runs a benchmark makes: the pair-weight sweep, the main table, the speed section, the IWAE protocol and the
+hierarchical table.
 
 Planning reads nothing but the settings, the data's sizes and (for the
 protocol) the validation choice of an earlier table; it returns ``(RunSpec,
@@ -10,7 +11,7 @@ import inspect
 import json
 
 from mnistbench.schedule import stage_epochs
-from mnistbench.spec import (BASELINE, MODES, NO_PAIRS, Row, RunSpec, mirror, protocol_rows, slug,
+from mnistbench.spec import (BASELINE, MODES, NO_PAIRS, Row, RunSpec, hierarchy_rows, mirror, protocol_rows, slug,
                              table_rows)
 
 
@@ -45,7 +46,8 @@ def _spec(args, preset, row, weights, backend, seed, **overrides):
         preset=preset, row=row.name, kind=row.kind, kwargs=row.model_kwargs(weights), backend=backend, seed=seed,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=1e-3, train_size=args.train_size,
         test_size=args.test_size, probe_size=args.probe_size, iwae_k=args.iwae_k, iwae_images=args.iwae_images,
-        data_dir=args.data_dir,
+        data_dir=args.data_dir, run_eagerly=args.quick,
+        plots=not args.quick or row.name == NO_PAIRS,  # --quick: one row's pictures show that they are drawn
     )
     return RunSpec(**{**fields, **overrides})
 
@@ -128,6 +130,14 @@ def missing_arguments(row):
     return [name for name in row.kwargs if name not in accepted and name != "warmup"]
 
 
+def picked_rows(every, names):
+    """The rows of `every` named in `names` (`--rows`), all of them when `names` is empty; an unknown name is an error."""
+    unknown = set(names or ()) - {row.name for row in every}
+    if unknown:
+        raise ValueError(f"`--rows`: no protocol row named {sorted(unknown)}. Rows: {[row.name for row in every]}")
+    return [row for row in every if not names or row.name in names]
+
+
 # At batch 20 a step is short enough that Python's round trip shows: 50 steps per call measured 1.5x faster on JAX.
 PROTOCOL_STEPS_PER_EXECUTION = 50
 
@@ -139,12 +149,8 @@ def plan_protocol(args, chosen, best_mode, log):
     (names) picks some rows; rows whose LadderAE arguments this ladderae does
     not accept are left out, with a line in the log saying so; they run once it does.
     """
-    every = protocol_rows(best_mode)
-    unknown = set(args.rows or ()) - {row.name for row in every}
-    if unknown:
-        raise ValueError(f"`--rows`: no protocol row named {sorted(unknown)}. Rows: {[row.name for row in every]}")
     rows = []
-    for row in (r for r in every if not args.rows or r.name in args.rows):
+    for row in picked_rows(protocol_rows(best_mode), args.rows):
         missing = missing_arguments(row)
         if missing:
             log(f"skipping {row.name!r}: LadderAE does not accept {', '.join(missing)} yet; it runs once it does")
@@ -154,3 +160,11 @@ def plan_protocol(args, chosen, best_mode, log):
                    steps_per_execution=PROTOCOL_STEPS_PER_EXECUTION), slug("iwae", row.name, f"{args.stages}stages", seed))
             for seed in range(args.seeds) for row in rows]
 
+
+
+def plan_hierarchy(args):
+    """The hierarchical table: its rows (`--rows` picks some) on the main backend, the main table's protocol (Adam
+    1e-3, the same batch size and epochs for every row), seed-major so that paired differences accrue as runs finish."""
+    rows = picked_rows(hierarchy_rows(), args.rows)
+    return [(_spec(args, "wide", row, {}, args.main_backend, seed), slug("hierarchical", row.name, seed))
+            for seed in range(args.seeds) for row in rows]

@@ -1,20 +1,26 @@
-"""Summaries and markdown tables of finished runs: the main table, the speed section, the IWAE protocol.
+"""Summaries and markdown tables of finished runs: the main table, the speed section, the IWAE protocol and the
+hierarchical table.
 
 Every figure is a mean ± standard deviation over seeds; Δ is the paired
 difference to the baseline run with the same seed (negative = better than the
 baseline). The floor column divides a row's median epoch by the epoch floor
-of `floor.py`.
+of `floor.py`; "vs baseline" is the baseline's s/epoch over the row's, seed by
+seed (paired speed: the two ran one after the other under the same load).
 """
 
 import statistics
 
-from mnistbench.spec import BASELINE
+from mnistbench.spec import BASELINE, LVAE, LVAE_KWARGS, WARMUP_EPOCHS
 
 FIGURES = ["neg_elbo", "own_neg_elbo", "iwae_nll", "kl", "reconstruction", "active_units",
            "linear_probe_accuracy", "parameters", "examples_per_second", "median_epoch_seconds", "peak_memory_mb"]
 
 # Burda et al. 2015, one stochastic layer (784-200-200-50 tanh), 3,280 epochs (8 stages), k=5000 on all test digits.
 PAPER_8_STAGES = {"VAE": 86.76, "IWAE k=50": 84.78}  # the IWAE figure is quoted, not seen in the paper (anchors.md)
+# The published figures beside the hierarchical rows, with what is known of their budgets (anchors.md): the LVAE's
+# as listings quote it, the one-latent rows' the IWAE paper's VAE.
+PAPER_LVAE = "81.74 (Sønderby et al. 2016, 5 layers, k=5000; quoted, not checked against the paper's table)"
+PAPER_VAE = "86.76 (Burda et al. 2015, VAE 784-200-200-50 tanh, 3,280 epochs, k=5000)"
 
 
 def _mean_std(values):
@@ -37,12 +43,19 @@ def summarize(results):
         entry = {"preset": preset, "row": row, "backend": backend, "seeds": len(by_seed),
                  "epochs": first["spec"]["epochs"], "iwae_k": first.get("iwae_k"),
                  "iwae_images": first.get("iwae_images")}
-        for fig in FIGURES:
+        for fig in FIGURES + _layer_figures(first):
             entry[fig] = _mean_std([r.get(fig) for r in by_seed.values()])
         for fig in ("neg_elbo", "iwae_nll"):
             entry[f"delta_{fig}"] = _mean_std([r[fig] - base[seed][fig] for seed, r in by_seed.items() if seed in base])
+        entry["speed_vs_baseline"] = _mean_std([base[seed]["median_epoch_seconds"] / r["median_epoch_seconds"]
+                                                for seed, r in by_seed.items() if seed in base])
         summary.append(entry)
     return summary
+
+
+def _layer_figures(result):
+    """A hierarchy's per-layer figures in `result` (``kl_<latent>``, ``active_units_<latent>``), lowest layer first."""
+    return [key for key in result if key.startswith(("kl_", "active_units_"))]
 
 
 def summarize_speed(results, floor_seconds):
@@ -148,4 +161,49 @@ def protocol_markdown(report):
             f"| {_fmt(e['delta_iwae_nll'])} |")
     for message in report["skipped"]:
         lines.append(f"\nNot run: {message}.")
+    return "\n".join(lines) + "\n"
+
+
+def _per_layer(entry, prefix, digits):
+    """``z1 15.2 ± 0.1 · ... · z 0.4 ± 0.0``: a figure per latent layer (the top ``z`` last); the one figure of a
+    model with one latent."""
+    layers = [key.removeprefix(prefix) for key in entry if key.startswith(prefix)]
+    if not layers:
+        return f"z {_fmt(entry[prefix.rstrip('_')], digits)}"
+    return " · ".join(f"{name} {_fmt(entry[prefix + name], digits)}" for name in layers)
+
+
+def _hierarchy_budget(s):
+    """The paragraph above the hierarchical table: the training budget, the scoring budget and the columns."""
+    lvae = LVAE_KWARGS
+    return (f"Budget: {s['epochs']} epochs for every row at batch {s['batch_size']} (Adam 1e-3) on {s['train_size']} "
+            f"training digits binarised afresh every epoch; {s['seeds']} seeds per row. The LVAE: deterministic "
+            f"{'-'.join(map(str, lvae['encoder']))}, latents {'-'.join(map(str, lvae['latent_dim']))}, batch norm, KL "
+            f"warm-up over the first {WARMUP_EPOCHS} epochs. -ELBO, KL and active units (posterior-mean variance > "
+            f"0.01) on {s['test_size']} test digits binarised once; IWAE bound with k={s['iwae_k']} on the first "
+            f"{s['iwae_images']} of them, over every latent layer for the LVAE (`ladderae.evaluate_hierarchy`). "
+            "± is the standard deviation over seeds; Δ IWAE is the paired difference to the baseline with the same "
+            "seed (negative = better); speed vs baseline is the baseline's s/epoch over the row's, seed by seed; x floor "
+            "is s/epoch over the row's own matmul floor (its graph and its pairs' layers, at the measured NumPy "
+            "rate). The published figures are at their papers' own budgets, not this one.")
+
+
+def hierarchy_markdown(report):
+    """The hierarchical table's results.md: each row with its budget, per-layer KL and active units, paired speed and
+    its floor, beside the published figure."""
+    s, floors = report["settings"], report["floors"]
+    lines = [f"# The Ladder VAE against one latent on binarised MNIST ({report['date']})", "", _machine_line(report),
+             "", _hierarchy_budget(s), "",
+             f"| row | backend | params | budget | test -ELBO | IWAE k={s['iwae_k']}, {s['iwae_images']} digits "
+             "| paper | KL per layer (nats) | active units per layer | s/epoch | speed vs baseline (x) | floor s/epoch "
+             "| x floor "
+             "| Δ IWAE |", "|" + "---|" * 14]
+    for e in report["summary"]:
+        floor_seconds = floors[e["row"]]["floor_seconds"]
+        lines.append(
+            f"| {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {e['seeds']} seeds x {e['epochs']} ep "
+            f"| {_fmt(e['neg_elbo'])} | {_fmt(e['iwae_nll'])} | {PAPER_LVAE if e['row'] == LVAE else PAPER_VAE} "
+            f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {_fmt(e['median_epoch_seconds'])} "
+            f"| {_fmt(e['speed_vs_baseline'])} | {floor_seconds:.2f} "
+            f"| {e['median_epoch_seconds'][0] / floor_seconds:.1f} | {_fmt(e['delta_iwae_nll'])} |")
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ each in a subprocess on its own backend (or in this process for `--quick`).
 """
 
 import csv
+import functools
 import json
 import math
 import os
@@ -27,6 +28,17 @@ from mnistbench.spec import PRESETS, VALIDATION_SIZE, WARMUP_EPOCHS, RunSpec, ex
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent
 
 
+@functools.lru_cache(maxsize=2)
+def _mnist(data_dir):
+    """MNIST as `datasets.load_mnist` gives it, read once per process (--quick runs every row in one), read-only."""
+    from ladderae import datasets
+
+    loaded = datasets.load_mnist(data_dir, flatten=False)
+    for array in (a for pair in loaded for a in pair):
+        array.flags.writeable = False
+    return loaded
+
+
 def load_data(spec):
     """Training and test (or validation) arrays shaped for the spec's preset, test digits binarised once.
 
@@ -36,7 +48,7 @@ def load_data(spec):
     from ladderae import datasets
     from ladderae.training import TEST_BINARIZATION_SEED
 
-    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(spec.data_dir, flatten=False)
+    (x_train, y_train), (x_test, y_test) = _mnist(spec.data_dir)
     test_seed = TEST_BINARIZATION_SEED
     if spec.validation:  # model selection: train on all but the last digits, score on those
         x_test, y_test = x_train[-VALIDATION_SIZE:], y_train[-VALIDATION_SIZE:]
@@ -75,9 +87,15 @@ def build_model(spec, input_shape, steps_per_epoch):
         kwargs = dict(spec.kwargs)
         if kwargs.pop("warmup", False):
             kwargs["beta"] = ladderae.LinearWarmup(WARMUP_EPOCHS * steps_per_epoch)
-        model = ladderae.LadderAE(input_shape=input_shape, seed=spec.seed, **preset, **kwargs)
-    model.compile(optimizer=optimizer(spec, steps_per_epoch), steps_per_execution=spec.steps_per_execution)
+        model = ladderae.LadderAE(input_shape=input_shape, seed=spec.seed, **{**preset, **kwargs})  # a row's sizes win
+    model.compile(optimizer=optimizer(spec, steps_per_epoch), steps_per_execution=spec.steps_per_execution,
+                  run_eagerly=spec.run_eagerly)
     return model
+
+
+def count_parameters(model):
+    """Trainable parameters of `model`."""
+    return int(sum(math.prod(v.shape) for v in model.trainable_variables))
 
 
 def resume_callbacks(workdir, data):
@@ -175,7 +193,7 @@ def run_one(spec, workdir, plots_dir=None, verbose=0, callbacks=(), train_only=F
         "epoch_seconds": epoch_seconds,
         "train_seconds": sum(epoch_seconds),
         "own_neg_elbo": float(own.get("neg_elbo", own["loss"])),
-        "parameters": int(sum(math.prod(v.shape) for v in model.trainable_variables)),
+        "parameters": count_parameters(model),
         "examples_per_second": len(x_train) / statistics.median(steady),
         "median_epoch_seconds": statistics.median(steady),
         "environment": environment(),

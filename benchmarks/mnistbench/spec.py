@@ -76,6 +76,26 @@ def table_rows(best_mode):
     ]
 
 
+# Sønderby et al. 2016's MNIST Ladder VAE: deterministic 512-256-128-64-32, a latent at each depth, batch norm, warm-up.
+LVAE = "Ladder VAE, 5 latent layers"
+LVAE_KWARGS = {"encoder": [512, 256, 128, 64, 32], "latent_dim": [64, 32, 16, 8, 4], "pair_kind": "stochastic",
+               "batch_norm": True, "warmup": True}
+# One latent of the wide width with about the LVAE's trainable parameters (1,377,608 against 1,375,160).
+MATCHED = "ladderae, no pairs, 616-308 (the LVAE's parameters)"
+MATCHED_ENCODER = [616, 308]
+
+
+def hierarchy_rows():
+    """The hierarchical table's rows on the `wide` preset, whose sizes the ladderae rows' own `encoder` and
+    `latent_dim` replace: the plain VAE, ladderae wide, one latent at the LVAE's size, and the LVAE."""
+    return [
+        Row(BASELINE, kind="baseline"),
+        Row(NO_PAIRS, kwargs={"pairing": "none"}),
+        Row(MATCHED, kwargs={"pairing": "none", "encoder": MATCHED_ENCODER}),
+        Row(LVAE, kwargs=dict(LVAE_KWARGS)),
+    ]
+
+
 IWAE_TRAINING_K = 50  # Burda et al.'s IWAE row trains with k=50
 
 
@@ -117,6 +137,7 @@ class RunSpec:
     stages: Optional[int] = None  # the IWAE paper's learning-rate stages (schedule.StagedLearningRate)
     adam_epsilon: Optional[float] = None  # None: Keras' default
     steps_per_execution: int = 1  # training steps per compiled call (the same steps, fewer Python round trips)
+    run_eagerly: bool = False  # --quick: tiny runs whose cost would be mostly tracing and compiling
 
     def to_json(self):
         return dataclasses.asdict(self)
