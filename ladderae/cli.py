@@ -54,7 +54,7 @@ _FLAGS = {
     **{name: "--" + name.replace("_", "-") for name in (
         "encoder", "latent_dim", "conv", "kernel_size", "strides", "input_shape", "pairing", "pair_kind",
         "consistency_weight", "consistency_loss", "stop_gradient", "likelihood", "beta", "free_bits", "objective", "k",
-        "activation",
+        "activation", "batch_norm",
     )},
     "variational": "--deterministic",
     "pairing_options": "--pairing-option",
@@ -158,7 +158,9 @@ def _add_model_arguments(parser):
     group = parser.add_argument_group("model")
     group.add_argument("--encoder", type=_positive_int, nargs="*", default=[512, 256], metavar="UNITS",
                        help="widths of the dense encoder layers e1..eL; the decoder mirrors them (default: 512 256)")
-    group.add_argument("--latent-dim", type=_positive_int, default=32, help="bottleneck width (default: 32)")
+    group.add_argument("--latent-dim", type=_positive_int, nargs="+", default=[32], metavar="UNITS",
+                       help="bottleneck width (default: 32), or a hierarchy with --pair-kind stochastic: one width "
+                       "per stochastic pair from the input side, the top last (e.g. 64 32 16 8 4)")
     group.add_argument("--conv", type=_positive_int, nargs="*", default=[], metavar="FILTERS",
                        help="filters of Conv2D encoder layers before the dense ones, e.g. 32 64 (images only)")
     group.add_argument("--kernel-size", type=_positive_int, nargs="+", default=[3], metavar="K",
@@ -189,6 +191,8 @@ def _add_model_arguments(parser):
                        help="elbo (default) or iwae, the importance-weighted bound with --k samples")
     group.add_argument("--k", type=_positive_int, default=1, help="posterior samples per example of --objective iwae")
     group.add_argument("--activation", default="relu", help="hidden activation (default: relu)")
+    group.add_argument("--batch-norm", action="store_true",
+                       help="batch-normalise every hidden dense layer (the Ladder VAE trains with it)")
     group.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
                        help="import this .py file or module first, so the names it registers are accepted (repeatable)")
 
@@ -306,7 +310,7 @@ def _model_kwargs(args, steps_per_epoch, likelihood):
 
     return dict(
         encoder=args.encoder,
-        latent_dim=args.latent_dim,
+        latent_dim=one_or_each(args.latent_dim),
         conv=args.conv,
         kernel_size=one_or_each(args.kernel_size),
         strides=one_or_each(args.strides),
@@ -324,6 +328,7 @@ def _model_kwargs(args, steps_per_epoch, likelihood):
         objective=args.objective,
         k=args.k,
         activation=args.activation,
+        batch_norm=args.batch_norm,
     )
 
 
@@ -402,8 +407,12 @@ def _pictures(model, history, data, x_test, out):
         if model.variational:
             others["samples"] = model.sample_frame(len(frame), seed=0)
         plots.column_distributions(frame, others, path=out / "columns.png")
-    if data.y_test is not None and model.latent_dim >= 2:
+    if data.y_test is not None and model.latent_dim >= 2 and not model.network.latents:  # one latent's codes
         plots.latent_scatter(model, x_test, data.y_test, path=out / "latent_scatter.png")
+    if model.network.latents and data.kind == "images":
+        from ladderae import hierarchy_plots
+
+        hierarchy_plots.layer_variation(model, x_test, path=out / "layer_variation.png")
 
 
 # --------------------------------------------------------------- commands
