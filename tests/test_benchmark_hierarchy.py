@@ -67,6 +67,17 @@ def test_the_plan_has_every_row_for_every_seed_at_one_budget():
     assert not any(s.run_eagerly for s in specs)  # only --quick runs eagerly
 
 
+def test_the_readme_command_plans_the_hierarchical_table_at_the_issues_scoring_budget():
+    import re
+    import shlex
+
+    (command,) = re.findall(r"`ladderae bench (--protocol hierarchical[^`]*)`", (REPO / "README.md").read_text())
+    args = mnist_vs_vae.parse(shlex.split(command))
+    assert (args.protocol, args.seeds, args.batch_size, args.iwae_k, args.iwae_images) == (
+        "hierarchical", 3, 128, 5000, None)  # None: every test digit
+    assert args.out.name == "hierarchical"
+
+
 def test_rows_can_be_picked_by_name_and_an_unknown_one_is_named():
     assert {s.row for s, _ in plan.plan_hierarchy(_args("--seeds", "1", "--rows", spec.LVAE))} == {spec.LVAE}
     with pytest.raises(ValueError, match="`--rows`: no protocol row named"):
