@@ -104,7 +104,8 @@ def test_the_floor_counts_the_stochastic_pairs_layers_by_hand():
 def test_the_lvae_floor_counts_every_kernel_of_the_model_once(lvae):
     kernels = sum(math.prod(v.shape) for v in lvae.trainable_variables if len(v.shape) == 2)
     assert floor.training_flops_per_example(lvae.graph) == 6 * kernels
-    assert len(floor.matmuls(lvae.graph)) == 12 + 4 * 5  # 12 layers after x (e1-e5, z, d5-d1, x_hat); 4 pairs with 5 Dense layers each
+    # 12 layers after x (e1-e5, z, d5-d1, x_hat), then 4 pairs with 5 Dense layers each
+    assert len(floor.matmuls(lvae.graph)) == 12 + 4 * 5
 
 
 # ------------------------------------------------------------------ scoring a hierarchy

@@ -99,7 +99,8 @@ def saved_matmul_gflops(folder, name, g, batch, **timing):
     table), so that a resumed benchmark reports the same floor; `timing` goes to `matmul_gflops`."""
     path = folder / f"floor-{name}-b{batch}.json"
     if not path.exists():
-        path.write_text(json.dumps({"preset": name, "batch": batch, "matmul_gflops": matmul_gflops(g, batch, **timing)}))
+        rate = matmul_gflops(g, batch, **timing)
+        path.write_text(json.dumps({"preset": name, "batch": batch, "matmul_gflops": rate}))
     return json.loads(path.read_text())["matmul_gflops"]
 
 

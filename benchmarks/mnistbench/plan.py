@@ -131,7 +131,7 @@ def missing_arguments(row):
 
 
 def picked_rows(every, names):
-    """The rows of `every` named in `names` (`--rows`), all of them when `names` is empty; an unknown name is an error."""
+    """The rows of `every` named in `names` (`--rows`), all of them when `names` is empty; unknown names: an error."""
     unknown = set(names or ()) - {row.name for row in every}
     if unknown:
         raise ValueError(f"`--rows`: no protocol row named {sorted(unknown)}. Rows: {[row.name for row in every]}")

@@ -183,9 +183,9 @@ def _hierarchy_budget(s):
             f"0.01) on {s['test_size']} test digits binarised once; IWAE bound with k={s['iwae_k']} on the first "
             f"{s['iwae_images']} of them, over every latent layer for the LVAE (`ladderae.evaluate_hierarchy`). "
             "± is the standard deviation over seeds; Δ IWAE is the paired difference to the baseline with the same "
-            "seed (negative = better); speed vs baseline is the baseline's s/epoch over the row's, seed by seed; x floor "
-            "is s/epoch over the row's own matmul floor (its graph and its pairs' layers, at the measured NumPy "
-            "rate). The published figures are at their papers' own budgets, not this one.")
+            "seed (negative = better); speed vs baseline is the baseline's s/epoch over the row's, seed by seed; "
+            "x floor is s/epoch over the row's own matmul floor (its graph and its pairs' layers, at the measured "
+            "NumPy rate). The published figures are at their papers' own budgets, not this one.")
 
 
 def hierarchy_markdown(report):
