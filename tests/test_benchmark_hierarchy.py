@@ -151,5 +151,5 @@ def test_quick_hierarchical_table_writes_each_layer_beside_the_paper(tmp_path, d
         spec.BASELINE, spec.LVAE}
     table = (tmp_path / "results.md").read_text()
     assert "IWAE k=4, 16 digits" in table and "81.74" in table and "86.76" in table and "x floor" in table
-    assert "z1 " in table and "2 seeds x 1 ep" in table
+    assert "z1 " in table and "budget (epochs x seeds)" in table and "| 1 x 2 |" in table
     assert "1,375,160 trainable parameters" in (tmp_path / "log.txt").read_text()

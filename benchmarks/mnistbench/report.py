@@ -177,7 +177,7 @@ def _hierarchy_budget(s):
     """The paragraph above the hierarchical table: the training budget, the scoring budget and the columns."""
     lvae = LVAE_KWARGS
     return (f"Budget: {s['epochs']} epochs for every row at batch {s['batch_size']} (Adam 1e-3) on {s['train_size']} "
-            f"training digits binarised afresh every epoch; {s['seeds']} seeds per row. The LVAE: deterministic "
+            f"training digits binarised afresh every epoch; seeds per row: {s['seeds']}. The LVAE: deterministic "
             f"{'-'.join(map(str, lvae['encoder']))}, latents {'-'.join(map(str, lvae['latent_dim']))}, batch norm, KL "
             f"warm-up over the first {WARMUP_EPOCHS} epochs. -ELBO, KL and active units (posterior-mean variance > "
             f"0.01) on {s['test_size']} test digits binarised once; IWAE bound with k={s['iwae_k']} on the first "
@@ -194,14 +194,14 @@ def hierarchy_markdown(report):
     s, floors = report["settings"], report["floors"]
     lines = [f"# The Ladder VAE against one latent on binarised MNIST ({report['date']})", "", _machine_line(report),
              "", _hierarchy_budget(s), "",
-             f"| row | backend | params | budget | test -ELBO | IWAE k={s['iwae_k']}, {s['iwae_images']} digits "
+             f"| row | backend | params | budget (epochs x seeds) | test -ELBO | IWAE k={s['iwae_k']}, {s['iwae_images']} digits "
              "| paper | KL per layer (nats) | active units per layer | s/epoch | speed vs baseline (x) | floor s/epoch "
              "| x floor "
              "| Δ IWAE |", "|" + "---|" * 14]
     for e in report["summary"]:
         floor_seconds = floors[e["row"]]["floor_seconds"]
         lines.append(
-            f"| {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {e['seeds']} seeds x {e['epochs']} ep "
+            f"| {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {e['epochs']} x {e['seeds']} "
             f"| {_fmt(e['neg_elbo'])} | {_fmt(e['iwae_nll'])} | {PAPER_LVAE if e['row'] == LVAE else PAPER_VAE} "
             f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {_fmt(e['median_epoch_seconds'])} "
             f"| {_fmt(e['speed_vs_baseline'])} | {floor_seconds:.2f} "
