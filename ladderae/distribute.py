@@ -92,3 +92,22 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
             return seed
         replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
         return tf.random.experimental.stateless_fold_in(seed, replica)
+
+
+class SavedNoiseState:
+    """Model mixin: `self.seed_generator`'s state saved and loaded with the weights.
+
+    Keras saves no SeedGenerator of a Model's own, so without this a reloaded
+    model, or a run resumed by BackupAndRestore, would draw other noise than an
+    uninterrupted one.
+    """
+
+    _NOISE_STATE = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self._NOISE_STATE] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        super().load_own_variables({key: store[key] for key in store.keys() if key != self._NOISE_STATE})
+        self.seed_generator.state.assign(store[self._NOISE_STATE])

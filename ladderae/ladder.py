@@ -22,7 +22,7 @@ from keras import ops
 from ladderae import checks, ladder_data, ladder_graph, schedules
 from ladderae import stop_gradient as stop_gradient_lib
 from ladderae import graph as graph_lib
-from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
+from ladderae.distribute import ReplicaSeedGenerator, SavedNoiseState, reducible_metrics, scale_loss
 from ladderae.ladder_network import LadderNodes
 from ladderae.network import GraphBacked
 from ladderae.pair_kinds.lateral import Lateral
@@ -58,7 +58,7 @@ def _per_pair(name, value, n):
 
 
 @keras.saving.register_keras_serializable(package="ladderae")
-class LadderNetwork(GraphBacked, keras.Model):
+class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
     """A semi-supervised classifier with a denoising decoder joined to its encoder by lateral pairs.
 
     Parameters
@@ -272,18 +272,6 @@ class LadderNetwork(GraphBacked, keras.Model):
         return super().predict(x, **kwargs)
 
     # ---------------------------------------------------------------- config
-
-    _NOISE_STATE = "seed_generator_state"  # as LadderAE saves it
-
-    def save_own_variables(self, store):
-        """Keras' variables plus the corruption-noise state: a run resumed by BackupAndRestore draws the noise
-        an uninterrupted one would (Keras saves no SeedGenerator of a Model's own)."""
-        super().save_own_variables(store)
-        store[self._NOISE_STATE] = self.seed_generator.state
-
-    def load_own_variables(self, store):
-        super().load_own_variables({key: store[key] for key in store.keys() if key != self._NOISE_STATE})
-        self.seed_generator.state.assign(store[self._NOISE_STATE])
 
     def get_config(self):
         return {**super().get_config(), **self._arguments}

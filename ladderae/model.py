@@ -16,7 +16,7 @@ from ladderae import arguments, checks, latents, likelihoods, objective, schedul
 from ladderae import graph as graph_lib
 from ladderae import inputs as inputs_lib
 from ladderae import pairing as pairing_lib
-from ladderae.distribute import ReplicaSeedGenerator, reducible_metrics, scale_loss
+from ladderae.distribute import ReplicaSeedGenerator, SavedNoiseState, reducible_metrics, scale_loss
 from ladderae.inputs import CheckedLoops
 from ladderae.hierarchy import HierarchyMethods
 from ladderae.methods import LatentMethods
@@ -26,7 +26,7 @@ __all__ = ["LadderAE"]
 
 
 @keras.saving.register_keras_serializable(package="ladderae")
-class LadderAE(CheckedLoops, GraphBacked, HierarchyMethods, LatentMethods, keras.Model):
+class LadderAE(CheckedLoops, SavedNoiseState, GraphBacked, HierarchyMethods, LatentMethods, keras.Model):
     """A deep autoencoder whose encoder layers are matched to their mirror decoder layers.
 
     The architecture is a `networkx.DiGraph` (`model.graph`): input ``x``,
@@ -287,13 +287,10 @@ class LadderAE(CheckedLoops, GraphBacked, HierarchyMethods, LatentMethods, keras
 
     # ---------------------------------------------------------------- config
 
-    _NOISE_STATE = "seed_generator_state"
-
     def save_own_variables(self, store):
-        """Keras' variables plus the sampling-noise state, so a reloaded model samples the same noise.
+        """The weights and (through SavedNoiseState) the noise state; warns when a weight is NaN or infinite.
 
-        Warns when a weight is NaN or infinite (a diverged run): such a model
-        predicts NaN, and the file is still written so that it can be inspected.
+        A diverged run's model predicts NaN; the file is still written so that it can be inspected.
         """
         bad = [v.path for v in self.weights if not np.all(np.isfinite(ops.convert_to_numpy(v)))]
         if bad:
@@ -303,12 +300,7 @@ class LadderAE(CheckedLoops, GraphBacked, HierarchyMethods, LatentMethods, keras
                 "Retrain with a lower learning rate (or restore a checkpoint from before the divergence).",
                 stacklevel=2,
             )
-        super().save_own_variables(store)
-        store[self._NOISE_STATE] = self.seed_generator.state
-
-    def load_own_variables(self, store):
-        super().load_own_variables({key: store[key] for key in store.keys() if key != self._NOISE_STATE})
-        self.seed_generator.state.assign(store[self._NOISE_STATE])
+        super().save_own_variables(store)  # SavedNoiseState adds the noise state
 
     def get_config(self):
         likelihood = self._arguments["likelihood"] or keras.saving.serialize_keras_object(self.likelihood)
