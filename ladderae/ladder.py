@@ -5,7 +5,9 @@ its layers and passes, the pair kinds (``lateral`` by default) its lateral
 connections and denoising costs. Training minimises the supervised
 cross-entropy of the corrupted pass on the labelled rows (label >= 0) plus
 every pair's weighted cost; predictions come from the clean pass with the
-running batch-norm statistics.
+evaluation batch-norm statistics: running averages over the clean pass's
+unlabelled rows, or population statistics over given data
+(`LadderNetwork.recompute_statistics`).
 
 >>> import numpy as np, ladderae
 >>> model = ladderae.LadderNetwork(8, encoder=[6], n_classes=2, denoising_weight=[1.0, 0.1, 0.1], seed=0)
@@ -91,7 +93,9 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
     activation : str
         Of the hidden layers.
     momentum : float
-        Of the batch-norm running statistics used at evaluation.
+        Of the batch-norm running statistics used at evaluation (averages of
+        the clean pass's unlabelled rows; `recompute_statistics` replaces them
+        by exact ones).
     seed : int or None
         Seed of the corruption noise.
     """
@@ -163,10 +167,15 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, width))
 
     def call(self, inputs, training=False):
-        """Class probabilities (clean pass, running statistics); in training, every activation by name."""
+        """Class probabilities (clean pass, evaluation statistics); in training, every activation by name.
+
+        `inputs` is x, or (x, labels) as `fit` passes it: a training pass then
+        normalises the labelled rows (label >= 0) and the others apart.
+        """
+        inputs, labels = inputs if isinstance(inputs, (tuple, list)) else (inputs, None)
         x = self._flatten(inputs)
         if training:
-            return self.network.forward(x)
+            return self.network.forward(x, labelled=None if labels is None else ops.reshape(labels, (-1,)) >= 0)
         return self.network.probabilities(x)
 
     def denoised(self, x):
@@ -178,7 +187,7 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         training step does, and leaves the running statistics as they are.
         """
         x = self._flatten(ops.convert_to_tensor(self._check_x(x, "denoised")))
-        outputs = self.network.forward(x, update_statistics=False)
+        outputs = self.network.forward(x)
         found = {}
         for kind, (e, d, data) in zip(self.network.kinds, self.network.pairs):
             if isinstance(kind, Lateral):
@@ -224,6 +233,8 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         if sample_weight is not None:
             raise ValueError(f"{self.name} does not support sample_weight.")
         step = schedules.current_step(self.step_counter, training)
+        if training and isinstance(y_pred, dict):  # the labels say which rows the running statistics follow
+            self.network.update_statistics(y_pred, ops.reshape(y, (-1,)) < 0)
         terms = self.loss_terms(y, y_pred, step)
         batch = ops.cast(ops.shape(y)[0], self.compute_dtype)
         for name, tracker in self.trackers.items():
@@ -238,6 +249,25 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
             logs = {k: v for k, v in logs.items() if k == "loss" or k in SUPERVISED_TERMS}
         return reducible_metrics(logs)  # see ladderae.distribute
 
+    # ------------------------------------------------------------ statistics
+
+    def recompute_statistics(self, x, batch_size=1000):
+        """Set the evaluation batch-norm statistics to the exact mean and variance over the rows of `x`.
+
+        A clean pass, layer by layer from the bottom (each layer's inputs
+        normalised with the population statistics just set below it, as at
+        evaluation); the weights and the noise state are left as they are. The
+        result does not depend on `batch_size` (only memory does), up to float
+        rounding. Give it data distributed like what the model will be scored
+        on, e.g. the training digits (labelled and unlabelled, without
+        repeats). It replaces the running averages that training keeps, which
+        lag the weights; training goes on updating them from there.
+        """
+        x = self._check_x(x, "recompute_statistics")
+        batch_size = checks.check_positive_int("batch_size", batch_size)
+        self.network.set_population_statistics([self._flatten(ops.convert_to_tensor(x[i : i + batch_size]))
+                                                for i in range(0, len(x), batch_size)])
+
     # ------------------------------------------------- Keras' loops, checked
 
     def _check_x(self, x, what):
@@ -248,15 +278,21 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         return x
 
     def fit(self, x=None, y=None, **kwargs):
-        """Keras' fit on (x, y), y = -1 marking unlabelled rows, or on a `SemiSupervisedBatches` (y None)."""
+        """Keras' fit on (x, y), y = -1 marking unlabelled rows, or on a `SemiSupervisedBatches` (y None).
+
+        The model's training pass gets (x, y) as its input, to normalise the
+        labelled and unlabelled rows of a batch apart when it has at least
+        `ladderae.ladder_network.MIN_PART_ROWS` of each (else together): a
+        `SemiSupervisedBatches` gives a fixed number of each.
+        """
         if isinstance(x, keras.utils.PyDataset):
-            return super().fit(x, y, **kwargs)
+            return super().fit(ladder_data.WithLabels(x), y, **kwargs)
         x = self._check_x(x, "fit")
         if y is None:
             raise ValueError("fit needs `y`: one label per row of x, -1 for an unlabelled row (or pass a "
                              "ladderae.SemiSupervisedBatches as x).")
         y = ladder_data.check_labels(y, self.n_classes, len(x))
-        return super().fit(x, y, **kwargs)
+        return super().fit((x, y), y, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """Keras' evaluate on labelled (x, y): ``loss`` and ``cross_entropy``, ``accuracy`` and ``error``."""

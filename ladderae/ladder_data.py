@@ -14,7 +14,7 @@ import numpy as np
 
 from ladderae.checks import check_non_negative_int, check_positive_int
 
-__all__ = ["UNLABELLED", "check_labels", "balanced_labels", "SemiSupervisedBatches"]
+__all__ = ["UNLABELLED", "check_labels", "balanced_labels", "SemiSupervisedBatches", "WithLabels"]
 
 UNLABELLED = -1
 
@@ -112,3 +112,29 @@ class SemiSupervisedBatches(keras.utils.PyDataset):
         x = np.concatenate([self.x_labelled[labelled], self.x_unlabelled[unlabelled]])
         y = np.concatenate([self.y_labelled[labelled], np.full(len(unlabelled), UNLABELLED, dtype="int32")])
         return x, y
+
+
+class WithLabels(keras.utils.PyDataset):
+    """`data`'s (x, y) batches as ((x, y), y): what `LadderNetwork.fit` trains on, so that its training pass knows
+    which rows are labelled. Epoch hooks and worker settings are `data`'s."""
+
+    def __init__(self, data):
+        super().__init__(workers=data.workers, use_multiprocessing=data.use_multiprocessing,
+                         max_queue_size=data.max_queue_size)
+        self.data = data
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, index):
+        batch = self.data[index]
+        if not isinstance(batch, tuple) or len(batch) != 2:
+            raise ValueError("A LadderNetwork trains on batches (x, y), y = -1 on unlabelled rows. Received a batch "
+                             f"of {len(batch) if isinstance(batch, tuple) else type(batch).__name__} parts.")
+        return batch, batch[1]
+
+    def on_epoch_begin(self):
+        self.data.on_epoch_begin()
+
+    def on_epoch_end(self):
+        self.data.on_epoch_end()
