@@ -35,10 +35,22 @@ def _noise(model, rngs, samples):
 
 
 def _pass(model, x, rngs, samples):
-    """The walk's activations for `samples` draws per example of `x` (example-major rows) and those rows' x."""
-    x = np.repeat(x, samples, axis=0)
+    """The walk's activations for `samples` draws per example of `x` (example-major rows) and those rows' x.
+
+    The deterministic encoder below the bottleneck runs once per example and
+    is repeated (the same values an evaluation walk over repeated rows gives);
+    the bottleneck and the decoder, where the samples differ, run on every row.
+    """
+    network = model.network
+    below = network.encoder_path()[:-1]
     h = model._flatten(ops.convert_to_tensor(x))
-    return model.network.forward(h, _noise(model, rngs, samples), training=False), h
+    bottom_up = {name: ops.repeat(value, samples, axis=0)
+                 for name, value in network.walk(below, h, None, training=False).items()}
+    h = ops.repeat(h, samples, axis=0)
+    rest = network.order[len(below) + 1:]
+    top_down = network.walk(rest, bottom_up[below[-1]] if below else h, _noise(model, rngs, samples),
+                            context=bottom_up, training=False)
+    return {**bottom_up, **top_down}, h
 
 
 def _log_weights(model, x, rngs, samples):
