@@ -22,9 +22,11 @@ from ladderae import combinators, schedules
 from ladderae import stop_gradient as stop_gradient_lib
 from ladderae.pair_kinds import PairKind, pair_kind
 
-__all__ = ["Lateral", "EPSILON", "clean"]
+__all__ = ["Lateral", "EPSILON", "COST_ROWS", "clean"]
 
 EPSILON = 1e-6  # added to batch variances before their square root (here and in `ladderae.ladder_network`)
+# Where a pass puts the rows (one 0/1 each) that the denoising costs average over; absent: every row.
+COST_ROWS = "cost_rows"
 
 
 def clean(key):
@@ -90,9 +92,20 @@ class Lateral(PairKind):
         return mode.apply(target, estimate)
 
     def cost(self, outputs, encoder, decoder, mode):
-        """The unweighted denoising cost: mean over units and rows of (normalised z_hat - clean z)^2."""
+        """The unweighted denoising cost: mean over units and rows of (normalised z_hat - clean z)^2.
+
+        The rows are those of ``outputs[COST_ROWS]`` when the pass gives it (a
+        `ladderae.LadderNetwork` trained on labels: the unlabelled rows, as the
+        reference code's decoder sees only those), else all of them.
+        """
         target, estimate = self.compared(outputs, encoder, decoder, mode)
-        return ops.mean(ops.square(estimate - target))
+        squared = ops.square(estimate - target)
+        rows = outputs.get(COST_ROWS)
+        if rows is None:
+            return ops.mean(squared)
+        per_row = ops.mean(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=1)
+        rows = ops.cast(rows, per_row.dtype)
+        return ops.sum(rows * per_row) / ops.maximum(ops.sum(rows), 1.0)
 
     def loss_terms(self, outputs, encoder, decoder, data, step):
         name = f"denoising_{encoder}_{decoder}"
