@@ -11,6 +11,7 @@ from conftest import REPO, fixed_weights, gradients, numpy
 
 import ladderae
 from ladderae import GraphError, ladder_graph
+from ladderae.ladder_network import batch_normalize
 from ladderae.pair_kinds.lateral import EPSILON
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -96,20 +97,76 @@ def test_every_variable_gets_a_gradient(pairing):
     assert [name for name, g in grads.items() if not np.abs(g).sum()] == []
 
 
-def test_running_statistics_come_from_the_clean_pass_and_serve_evaluation():
-    model = tiny(noise_std=2.0, momentum=0.0)  # momentum 0: the running statistics are the last clean batch's
-    w = {v.path.split("/", 1)[1]: numpy(v) for v in model.weights}
-    model.compile(optimizer="adam")
-    model.fit(X, Y, batch_size=32, epochs=1, shuffle=False, verbose=0)
+def scrambled(model, scale=0.5, seed=1):
+    """Every weight drawn afresh (normal(0, scale); running variances uniform in [0.1, 0.5]): a model far from its
+    initialisation, as training would leave it, without paying for a fit."""
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        draw = rng.uniform(0.1, 0.5, v.shape) if v.path.endswith("moving_var") else rng.normal(0, scale, v.shape)
+        v.assign(draw.astype(v.dtype))
+    return model
 
-    # The clean pass in NumPy with the weights the step started from.
-    pre1 = X @ w["e1/kernel"]
-    h1 = np.maximum((pre1 - pre1.mean(0)) / np.sqrt(pre1.var(0) + EPSILON) + w["e1/beta"], 0)
-    pre2 = h1 @ w["e2/kernel"]
-    for node, pre in (("e1", pre1), ("e2", pre2)):
+
+def test_loss_terms_count_only_labelled_rows():
+    """6 labelled rows of 32: the cross-entropy is their mean, not diluted by the unlabelled rows."""
+    y = Y.copy()
+    y[6:] = -1
+    model = scrambled(tiny())
+    out = model((X, y), training=True)
+    terms = model.loss_terms(y, out, 0)
+    assert float(numpy(terms["labelled"])) == 6
+    log_p = numpy(keras.ops.log_softmax(model.network.logits(out["z"]), axis=-1))
+    np.testing.assert_allclose(float(numpy(terms["cross_entropy"])), -log_p[np.arange(6), y[:6]].mean(), rtol=1e-5)
+
+
+class StepStart(keras.callbacks.Callback):
+    """The last training step's start: the weights (NumPy, keyed "layer/variable") and its batch of `data` (a
+    `SemiSupervisedBatches` fitted with shuffle=False) as (epoch whose order it came from, index)."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.weights = {v.path.split("/", 1)[1]: numpy(v) for v in self.model.weights}
+        self.batch = (self.data.epoch, batch)
+
+
+def test_a_compiled_fit_on_semi_supervised_batches(tmp_path):
+    """The one compiled (traced / jitted) fit of this file: 2 epochs of 2 steps of 12 labelled + 16 unlabelled rows
+    (both parts of 10+ rows: normalised apart). Every term reported; the running statistics (momentum 0) are the
+    moments of the last step's clean pass over its unlabelled rows only, with the weights that step started from;
+    evaluation uses them (a row's prediction does not depend on the batch); a save/load round trip predicts the
+    same."""
+    labels = ladderae.balanced_labels(Y, 12, n_classes=3, seed=0)
+    shifted = 3 * X[labels] + 2  # labelled rows from another distribution: they would move the statistics
+    data = ladderae.SemiSupervisedBatches(shifted, Y[labels], X, n_classes=3, batch_size=16, seed=0)
+    model = tiny(noise_std=[0.3, 2.0, 2.0, 0.0], momentum=0.0)  # big noise: the corrupted moments are far off
+    model.compile(optimizer="adam")
+    started = StepStart(data)
+    history = model.fit(data, epochs=2, verbose=0, shuffle=False, callbacks=[started]).history
+    assert not model.run_eagerly
+    assert set(history) == {"loss", *model.term_names}
+    assert all(np.isfinite(v).all() for v in history.values()) and history["accuracy"][-1] > 0
+
+    # The running statistics: the last step's batch, as SemiSupervisedBatches redraws it.
+    epoch, index = started.batch
+    assert index == 1
+    again = ladderae.SemiSupervisedBatches(shifted, Y[labels], X, n_classes=3, batch_size=16, seed=0)
+    again.set_epoch(epoch)
+    x, y = again[index]
+    assert x.shape == (28, 6) and (y < 0).sum() == 16
+    w, h, unlabelled = started.weights, x, y < 0
+    for node in ("e1", "e2", "z"):
+        pre = h @ w[f"{node}/kernel"]
         layer = model.node_layers[node]
-        np.testing.assert_allclose(numpy(layer.moving_mean), pre.mean(0), rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(numpy(layer.moving_var), pre.var(0), rtol=1e-3, atol=1e-5)
+        np.testing.assert_allclose(numpy(layer.moving_mean), pre[unlabelled].mean(0), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(numpy(layer.moving_var), pre[unlabelled].var(0), rtol=1e-3, atol=1e-5)
+        assert not np.allclose(numpy(layer.moving_mean), pre.mean(0), rtol=1e-2, atol=1e-3)  # not the whole batch's
+        z = np.zeros_like(pre)
+        for part in (unlabelled, ~unlabelled):
+            z[part] = (pre[part] - pre[part].mean(0)) / np.sqrt(pre[part].var(0) + EPSILON)
+        h = np.maximum(z + w[f"{node}/beta"], 0)
 
     # Evaluation uses them: a row's prediction does not depend on the rest of the batch.
     probabilities = model.predict(X, verbose=0)
@@ -119,19 +176,11 @@ def test_running_statistics_come_from_the_clean_pass_and_serve_evaluation():
     assert set(error) == {"loss", "cross_entropy", "accuracy", "error"}
     assert error["error"] == pytest.approx(np.mean(probabilities.argmax(1) != Y), abs=1e-6)
 
-
-def test_fit_reports_every_term_and_counts_only_labelled_rows():
-    y = Y.copy()
-    y[6:] = -1
-    y[:3] = [0, 1, 2]
-    model = tiny()
-    model.compile(optimizer="adam")
-    history = model.fit(X, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history
-    assert set(history) == {"loss", *model.term_names}
-    # Only the first batch has labels (6 of its 8 rows): the epoch's cross-entropy is that batch's, not diluted.
-    terms = model.loss_terms(y[:8], model(X[:8], training=True), 0)
-    assert float(numpy(terms["labelled"])) == 6
-    assert history["denoising_x_x_hat"][1] < history["denoising_x_x_hat"][0]
+    model.save(tmp_path / "ladder.keras")
+    restored = keras.saving.load_model(tmp_path / "ladder.keras")
+    np.testing.assert_array_equal(restored.predict(X, verbose=0), probabilities)
+    for a, b in zip(restored.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_semi_supervised_batches_mix_balanced_labels_with_unlabelled_rows():
@@ -146,10 +195,6 @@ def test_semi_supervised_batches_mix_balanced_labels_with_unlabelled_rows():
     again = ladderae.SemiSupervisedBatches(X[labels], Y[labels], X, n_classes=3, batch_size=10, seed=0)
     again.set_epoch(1)  # what EpochSync does when BackupAndRestore resumes a run
     np.testing.assert_array_equal(again[0][0], data[0][0])
-    model = tiny()
-    model.compile(optimizer="adam")
-    history = model.fit(data, epochs=1, verbose=0).history
-    assert np.isfinite(history["loss"][0]) and history["accuracy"][0] > 0
 
 
 @pytest.mark.parametrize(
@@ -208,13 +253,15 @@ def test_bad_data_names_the_argument(call, match):
 
 @pytest.mark.parametrize("kwargs", [{}, {"combinator": "amlp", "stop_gradient": "local"}, {"pair_kind": "consistency"}])
 def test_save_and_load_give_identical_predictions(tmp_path, kwargs):
-    model = tiny(**kwargs)
+    """Each combinator and pair kind's config and weights round-trip (a fitted model's: the compiled fit test)."""
+    model = scrambled(tiny(**kwargs))
     model.compile(optimizer="adam")
-    model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
     model.save(tmp_path / "ladder.keras")
     restored = keras.saving.load_model(tmp_path / "ladder.keras")  # safe mode: no Lambda layers
     assert ladderae.graph.graphs_equal(restored.graph, model.graph)
-    np.testing.assert_array_equal(restored.predict(X, verbose=0), model.predict(X, verbose=0))
+    probabilities = model.predict(X, verbose=0)
+    assert np.isfinite(probabilities).all() and probabilities.std(0).max() > 1e-3  # rows differ
+    np.testing.assert_array_equal(restored.predict(X, verbose=0), probabilities)
     for a, b in zip(restored.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -228,11 +275,22 @@ def test_a_lateral_pair_works_in_a_plain_ladder_ae():
     assert model.decode(np.zeros((2, 2), "float32")).shape == (2, 6)  # from z alone d1 is the top-down signal
 
 
+def batch_statistics_error(model, x, y):
+    """Test error of the clean pass with each layer normalised by the test batch's own statistics."""
+    h = keras.ops.convert_to_tensor(x)
+    for node in model.network.encoder_path():
+        layer = model.node_layers[node]
+        h = layer.activate(batch_normalize(layer.pre_activation(h))[0])
+    return float(np.mean(numpy(h).argmax(1) != y))
+
+
 def test_semi_supervised_ladder_beats_supervised_only_on_the_same_labels(mnist_slice):
-    """50 labels of 2,000 training digits, 10 epochs: the ladder's unlabelled cost lowers the test error (scored with
-    statistics recomputed over the training digits, as the benchmark does). On JAX: 44.4 % supervised, 38.6 % ladder
-    (with the batch statistics of labelled and unlabelled rows mixed in training: 50.2 % and 40.4 %, running
-    statistics)."""
+    """50 labels of 2,000 training digits, 10 epochs: the ladder's unlabelled cost lowers the test error on 500
+    digits, scored with statistics recomputed over the training digits as the benchmark does (JAX, with the
+    denoising costs over the unlabelled rows: 44.4 % supervised, 41.0 % ladder). The ladder's evaluation
+    statistics, running or recomputed, score them within 5 points of the test batch's own statistics (JAX: 39.6 %
+    running, 41.0 % recomputed, 39.8 % own); this check had a compiled fit of its own in
+    tests/test_ladder_statistics.py."""
     (x, y), (x_test, y_test) = mnist_slice
     labels = ladderae.balanced_labels(y, 50, seed=0)
     errors = {}
@@ -241,9 +299,14 @@ def test_semi_supervised_ladder_beats_supervised_only_on_the_same_labels(mnist_s
         model = ladderae.LadderNetwork(784, encoder=[200, 100], seed=0, momentum=0.9, **kwargs)
         model.compile(optimizer=keras.optimizers.Adam(2e-3))
         model.fit(ladderae.SemiSupervisedBatches(x[labels], y[labels], x, seed=0), epochs=10, verbose=0)
+        if name == "ladder":
+            errors["own"] = batch_statistics_error(model, x_test, y_test)
+            errors["running"] = model.evaluate(x_test, y_test, verbose=0, return_dict=True)["error"]
         model.recompute_statistics(x)
         errors[name] = model.evaluate(x_test, y_test, verbose=0, return_dict=True)["error"]
     assert errors["ladder"] < errors["supervised"] - 0.03, errors
+    assert errors["own"] < 0.5, errors  # it learnt something
+    assert errors["running"] < errors["own"] + 0.05 and errors["ladder"] < errors["own"] + 0.05, errors
 
 
 def test_trains_on_two_devices(tmp_path):
