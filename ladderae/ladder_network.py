@@ -50,15 +50,21 @@ MIN_PART_ROWS = 10  # a part with fewer rows is normalised with the whole batch 
 def part_normalize(x, labelled=None):
     """x normalised per part, as the reference code does: the labelled rows (`labelled` 1) with their own batch
     moments, the others with theirs, when each part has `MIN_PART_ROWS` rows or more; else, or when `labelled`
-    is None, all rows together. Also (mean, var): per unit, or per row (the row's part's) when split."""
-    mean, var = ops.moments(x, axes=[0])
-    if labelled is not None:
-        labelled = ops.cast(ops.reshape(labelled, (-1, 1)), x.dtype)
-        count = ops.sum(labelled)
-        split = (count >= MIN_PART_ROWS) & (ops.cast(ops.shape(x)[0], x.dtype) - count >= MIN_PART_ROWS)
-        (mean_l, var_l), (mean_u, var_u) = masked_moments(x, labelled), masked_moments(x, 1 - labelled)
-        mean = ops.where(split, labelled * mean_l + (1 - labelled) * mean_u, mean)
-        var = ops.where(split, labelled * var_l + (1 - labelled) * var_u, var)
+    is None, all rows together. Also (mean, var): per unit when `labelled` is None, else per row (its part's).
+
+    The parts' sums are products with a (rows, 2) part indicator, so a split costs two passes over x, as one
+    batch normalisation does.
+    """
+    if labelled is None:
+        return batch_normalize(x)
+    labelled = ops.cast(ops.reshape(labelled, (-1, 1)), x.dtype)
+    count = ops.sum(labelled)
+    split = (count >= MIN_PART_ROWS) & (ops.cast(ops.shape(x)[0], x.dtype) - count >= MIN_PART_ROWS)
+    first = ops.where(split, labelled, ops.ones_like(labelled))  # not split: every row in the first part
+    parts = ops.concatenate([first, 1 - first], axis=1)  # (rows, 2)
+    counts = ops.maximum(ops.sum(parts, axis=0), 1.0)[:, None]
+    mean = ops.matmul(parts, ops.matmul(ops.transpose(parts), x) / counts)
+    var = ops.matmul(parts, ops.matmul(ops.transpose(parts), ops.square(x - mean)) / counts)
     return (x - mean) / ops.sqrt(var + EPSILON), mean, var
 
 
