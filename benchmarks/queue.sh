@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The long benchmark queue, one job at a time (two cores), each resumable: run this script again after a stop or on
+# a new machine and it goes on from what is on disk (finished runs are skipped, unfinished ones resume or retrain).
+#   1. the hierarchical table (issue 13), from a worktree of HIER_COMMIT: train every run, then score them;
+#   2. the IWAE protocol at 6 stages (issue 14): baseline, no pairs and `mirror, none`, 3 seeds, from the IWAE
+#      protocol's worktree (benchmarks/long_runs.sh): train, then score.
+#   nohup benchmarks/queue.sh > /work/queue.log 2>&1 &
+# Finished runs' JSON: the worktrees' benchmarks/results/<table>/runs/ (copy them into this checkout and commit).
+set -euo pipefail
+MAIN=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+PY=${PY:-$MAIN/.venv/bin/python}
+HIER_WT=${HIER_WT:-/work/bench-hier}
+HIER_COMMIT=${HIER_COMMIT:-72c498f}   # evaluate_hierarchy with the encoder run once per example
+IWAE_WT=${IWAE_WT:-/work/bench-wt}
+IWAE_COMMIT=${IWAE_COMMIT:-e2a2434}   # the commit the 5-stage runs were trained and scored at
+export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
+
+# Wait for the 5-stage IWAE job of benchmarks/long_runs.sh, if one runs.
+pid_file=$IWAE_WT/benchmarks/results/iwae_protocol/pid
+while [ -e "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2> /dev/null; do sleep 60; done
+
+table() {  # worktree commit out, then mnist_vs_vae.py arguments: train everything, then score
+  local wt=$1 commit=$2 out=$3; shift 3
+  [ -d "$wt" ] || git -C "$MAIN" worktree add "$wt" "$commit"
+  cd "$wt/benchmarks"
+  PYTHONPATH=$wt nice -n 10 "$PY" mnist_vs_vae.py "$@" --out "$wt/benchmarks/results/$out" --train-only
+  PYTHONPATH=$wt nice -n 10 "$PY" mnist_vs_vae.py "$@" --out "$wt/benchmarks/results/$out"
+}
+
+table "$HIER_WT" "$HIER_COMMIT" hierarchical --protocol hierarchical --seeds 3 --epochs 10
+table "$IWAE_WT" "$IWAE_COMMIT" iwae_protocol --protocol iwae --stages 6 --seeds 3 \
+  --rows "plain VAE (Keras, baseline)" "ladderae, no pairs" "mirror, none"
