@@ -68,10 +68,15 @@ def part_normalize(x, labelled=None):
     return (x - mean) / ops.sqrt(var + EPSILON), mean, var
 
 
+def rows_or_all(rows, dtype):
+    """`rows` (one 0/1 per row) as a flat `dtype` mask; every row when none is 1 (a batch without unlabelled rows)."""
+    rows = ops.cast(ops.reshape(rows, (-1,)), dtype)
+    return ops.where(ops.sum(rows) > 0, rows, ops.ones_like(rows))
+
+
 def masked_moments(x, rows):
     """Per-unit mean and (biased) variance of the rows of x where `rows` (one 0/1 per row) is 1; all rows if none is."""
-    rows = ops.cast(ops.reshape(rows, (-1, 1)), x.dtype)
-    rows = ops.where(ops.sum(rows) > 0, rows, ops.ones_like(rows))
+    rows = ops.reshape(rows_or_all(rows, x.dtype), (-1, 1))
     count = ops.sum(rows)
     mean = ops.sum(rows * x, axis=0) / count
     return mean, ops.sum(rows * ops.square(x - mean), axis=0) / count
@@ -229,8 +234,7 @@ class LadderNodes(NodeNetwork):
             corrupted.update(self.walk(self.training_path, corrupted[graph_lib.INPUT], True, context=corrupted))
             out.update(corrupted)
             if labelled is not None:  # the denoising costs average over the unlabelled rows (all, if none is)
-                unlabelled = 1.0 - ops.cast(ops.reshape(labelled, (-1,)), x.dtype)
-                out[COST_ROWS] = ops.where(ops.sum(unlabelled) > 0, unlabelled, ops.ones_like(unlabelled))
+                out[COST_ROWS] = rows_or_all(1.0 - ops.cast(ops.reshape(labelled, (-1,)), x.dtype), x.dtype)
             for kind, (e, d, data) in zip(self.kinds, self.pairs):
                 out.update(kind.forward(self, out, e, d, data, True))
         finally:
