@@ -2,19 +2,25 @@
 # The long benchmark queue, one job at a time (two cores), each resumable: run this script again after a stop or on
 # a new machine and it goes on from what is on disk (finished runs are skipped, unfinished ones resume or retrain).
 #   1. the hierarchical table (issue 13), from a worktree of HIER_COMMIT: train every run, then score them;
-#   2. the IWAE protocol at 6 stages (issue 14): baseline, no pairs and `mirror, none`, 3 seeds, from the IWAE
+#   2. the Ladder network at 100 labels and the paper's 150 epochs (issue 12): the full ladder on 3 label draws,
+#      then supervised only, from a worktree of LADDER_COMMIT (each run resumes from its last finished epoch);
+#   3. the IWAE protocol at 6 stages (issue 14): baseline, no pairs and `mirror, none`, 3 seeds, from the IWAE
 #      protocol's worktree (benchmarks/long_runs.sh): train, then score.
 #   nohup benchmarks/queue.sh > /work/queue.log 2>&1 &
+# WAIT_PID: a process to wait for first (e.g. the benchmark an earlier queue started, when the queue is replaced).
 # Finished runs' JSON: the worktrees' benchmarks/results/<table>/runs/ (copy them into this checkout and commit).
 set -euo pipefail
 MAIN=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 PY=${PY:-$MAIN/.venv/bin/python}
 HIER_WT=${HIER_WT:-/work/bench-hier}
 HIER_COMMIT=${HIER_COMMIT:-72c498f}   # evaluate_hierarchy with the encoder run once per example
+LADDER_WT=${LADDER_WT:-/work/bench-ladder}
+LADDER_COMMIT=${LADDER_COMMIT:-564fd5d}   # the ladder as benchmarks/results/ladder/speed-jax.json timed it
 IWAE_WT=${IWAE_WT:-/work/bench-wt}
 IWAE_COMMIT=${IWAE_COMMIT:-e2a2434}   # the commit the 5-stage runs were trained and scored at
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 
+while [ -n "${WAIT_PID:-}" ] && kill -0 "$WAIT_PID" 2> /dev/null; do sleep 60; done
 # Wait for the 5-stage IWAE job of benchmarks/long_runs.sh, if one runs.
 pid_file=$IWAE_WT/benchmarks/results/iwae_protocol/pid
 while [ -e "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2> /dev/null; do sleep 60; done
@@ -28,5 +34,13 @@ table() {  # worktree commit out, then mnist_vs_vae.py arguments: train everythi
 }
 
 table "$HIER_WT" "$HIER_COMMIT" hierarchical --protocol hierarchical --seeds 3 --epochs 10
+ladder() {  # mnist_ladder.py arguments
+  [ -d "$LADDER_WT" ] || git -C "$MAIN" worktree add "$LADDER_WT" "$LADDER_COMMIT"
+  cd "$LADDER_WT/benchmarks"
+  PYTHONPATH=$LADDER_WT nice -n 10 "$PY" mnist_ladder.py "$@" --out "$LADDER_WT/benchmarks/results/ladder"
+}
+
+ladder --labels 100 --draws 3 --epochs 150 --rows ladder
+ladder --labels 100 --draws 3 --epochs 150 --rows supervised
 table "$IWAE_WT" "$IWAE_COMMIT" iwae_protocol --protocol iwae --stages 6 --seeds 3 \
   --rows "plain VAE (Keras, baseline)" "ladderae, no pairs" "mirror, none"
