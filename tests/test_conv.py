@@ -6,8 +6,6 @@ Model: x (8,8,1) -> e1 Conv2D (4,4,3) -> e2 Conv2D (2,2,4) -> e3 Dense (5) -> z 
 "non-zero gradient" is certain where a path exists.
 """
 
-import importlib.util
-import json
 
 import keras
 import numpy as np
@@ -288,20 +286,3 @@ def test_plots_draw_28x28x1_outputs_and_shapes_in_the_graph(tmp_path):
     np.testing.assert_allclose(image[:28, :28], x[0, :, :, 0])  # the first input, drawn as it is
     labels = {t.get_text() for t in plots.pairing_graph(model).axes[0].texts}
     assert {"x\n28x28x1", "e1\n14x14x2", "d1\n14x14x2", "z\n2"} <= labels
-
-
-def test_the_conv_vae_example_trains_draws_and_scores_both_variants(tmp_path, data_root, monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location("conv_vae_manifold", REPO / "examples" / "conv_vae_manifold.py")
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    monkeypatch.setitem(example.ARCHITECTURE, "conv", [2, 4])  # narrower layers, the same code: a faster test
-    monkeypatch.setitem(example.ARCHITECTURE, "encoder", [8])
-    results = example.main(["--data-dir", str(data_root), "--epochs", "1", "--train-size", "128", "--test-size", "32",
-                            "--out", str(tmp_path)])
-    assert set(results) == {"plain", "matched"} and all(np.isfinite(r["neg_elbo"]) for r in results.values())
-    printed = capsys.readouterr().out
-    assert "plain: test -ELBO" in printed and "matched: test -ELBO" in printed
-    for variant in results:
-        for picture in ("manifold", "reconstructions", "latents", "graph"):
-            assert (tmp_path / f"{variant}_{picture}.png").stat().st_size > 0
-    assert json.loads((tmp_path / "results.json").read_text())["test"] == results
