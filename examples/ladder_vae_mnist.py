@@ -10,9 +10,10 @@ afresh each epoch (batch 128, Adam 1e-3) and are scored alike.
 
 It saves, in --out, ``<variant>_samples.png`` (decoded prior samples, drawn top down for the LVAE),
 ``<variant>_reconstructions.png``, ``<variant>_history.png`` (every loss term per epoch: each layer's ``kl_<latent>``
-for the LVAE), ``lvae_layers.png`` (one test digit decoded with one latent layer resampled per row: the top changes
-the digit, the low ones its strokes) and ``results.json``: test -ELBO, the IWAE bound (--k importance samples over
-every latent layer) and active units per layer. The benchmark (``benchmarks/mnist_vs_vae.py --protocol
+for the LVAE), ``lvae_prior_layers.png`` (generated digits, a row per latent layer redrawn from its prior under a
+fixed draw of the layers above: the top changes the digit, a low layer its strokes, if the hierarchy is used),
+``lvae_layers.png`` (one test digit, a row per latent layer drawn from its posterior) and ``results.json``: test
+-ELBO, the IWAE bound (--k importance samples over every latent layer) and active units per layer. The benchmark (``benchmarks/mnist_vs_vae.py --protocol
 hierarchical``) runs this comparison with 3 seeds and k=5000 on every test digit.
 """
 
@@ -47,6 +48,8 @@ def train_variant(variant, splits, *, epochs, out, k=100, seed=0, batch_size=128
     plots.reconstructions(model, x_test, n=12, path=out / f"{variant}_reconstructions.png", image_shape=(28, 28))
     plots.history(history, path=out / f"{variant}_history.png")
     if variant == "lvae":
+        hierarchy_plots.prior_variation(model, n=8, seed=seed, path=out / "lvae_prior_layers.png",
+                                        image_shape=(28, 28))
         hierarchy_plots.layer_variation(model, x_test, n=8, seed=seed, path=out / "lvae_layers.png",
                                         image_shape=(28, 28))
     scores = evaluate_hierarchy.elbo(model, x_test, seed=seed)

@@ -413,6 +413,7 @@ def _pictures(model, history, data, x_test, out):
         from ladderae import hierarchy_plots
 
         hierarchy_plots.layer_variation(model, x_test, path=out / "layer_variation.png")
+        hierarchy_plots.prior_variation(model, path=out / "prior_variation.png")
 
 
 # --------------------------------------------------------------- commands

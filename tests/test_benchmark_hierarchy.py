@@ -153,3 +153,7 @@ def test_quick_hierarchical_table_writes_each_layer_beside_the_paper(tmp_path, d
     assert "IWAE k=4, 16 digits" in table and "81.74" in table and "86.76" in table and "x floor" in table
     assert "z1 " in table and "budget (epochs x seeds)" in table and "| 1 x 2 |" in table
     assert "1,375,160 trainable parameters" in (tmp_path / "log.txt").read_text()
+    drawn = {p.name for p in (tmp_path / "plots").iterdir()}
+    prefix = spec.slug("hierarchical", spec.LVAE, 0)
+    assert {f"{prefix}_{picture}.png" for picture in ("history", "reconstructions", "samples", "layers",
+                                                            "prior_layers")} <= drawn

@@ -56,5 +56,6 @@ def test_evaluate_scores_a_saved_hierarchy_per_layer(tmp_path, data_root):
     numbers = json.loads((tmp_path / "evaluation.json").read_text())
     assert {"kl_z1", "kl_z", "active_units_z1", "active_units_z", "iwae_nll", "linear_probe_accuracy"} <= set(numbers)
     assert numbers["latent_dim"] == 6 and (tmp_path / "layer_variation.png").stat().st_size > 0
+    assert (tmp_path / "prior_variation.png").stat().st_size > 0
     assert not (tmp_path / "latent_scatter.png").exists()  # one latent's picture; a hierarchy gets layer_variation
     assert keras.saving.load_model(tmp_path / "model.keras").network.latents == ["z1"]

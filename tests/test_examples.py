@@ -68,5 +68,5 @@ def test_the_ladder_vae_example_trains_draws_and_scores_both_variants(tmp_path, 
         assert np.isfinite(result["iwae_nll"]) and result["iwae_nll"] > 0
     printed = capsys.readouterr().out
     assert "lvae: test -ELBO" in printed and "one_latent: test -ELBO" in printed
-    check_outputs(tmp_path, results, ["lvae_layers"] + [f"{variant}_{picture}" for variant in results
-                                                        for picture in ("samples", "reconstructions", "history")])
+    pictures = [f"{variant}_{picture}" for variant in results for picture in ("samples", "reconstructions", "history")]
+    check_outputs(tmp_path, results, ["lvae_layers", "lvae_prior_layers", *pictures])

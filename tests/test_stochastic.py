@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import bits, fixed_weights, gradients, numpy
+from keras import ops
 
 import ladderae
 from ladderae import evaluate, evaluate_hierarchy, graph, latents
@@ -193,3 +194,33 @@ def test_layer_variation_draws_a_row_per_layer_each_varying(tmp_path):
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["z", "z2", "z1"]
     with pytest.raises(ValueError, match="layer_variation draws a hierarchy"):
         hierarchy_plots.layer_variation(ladderae.LadderAE(16, encoder=[4], latent_dim=2), bits((1, 16)))
+
+
+def test_prior_variation_redraws_one_layer_per_row_under_a_fixed_draw_of_the_layers_above(tmp_path):
+    from conftest import check_png
+
+    from ladderae import hierarchy_plots
+
+    model = fixed_weights(ladderae.LadderAE(16, encoder=[10, 8, 6], latent_dim=[5, 4, 3], pair_kind="stochastic",
+                                            seed=0), 0.5)
+    fig = hierarchy_plots.prior_variation(model, n=4, seed=3, path=tmp_path / "prior.png")
+    check_png(fig, tmp_path / "prior.png")
+    tiles = fig.axes[0].images[0].get_array().filled(np.nan)  # 3 rows of 4 tiles of 4x4 pixels, 1-pixel gutters
+    rows = [[tiles[r * 5 : r * 5 + 4, c * 5 : c * 5 + 4] for c in range(4)] for r in range(3)]
+    assert all(not np.allclose(row[0], row[1]) for row in rows)  # every layer's draw changes the picture
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["z", "z2", "z1"]
+    again = hierarchy_plots.prior_variation(model, n=4, seed=3).axes[0].images[0].get_array().filled(np.nan)
+    np.testing.assert_array_equal(again, tiles)  # a seed fixes every draw
+    # Row z2, by hand: the kept draw of z above it (the seed's first draws, one per layer from the top), z2 redrawn
+    # per column, z1 at its prior mean (zero noise).
+    rng = np.random.default_rng(3)
+    kept = {name: rng.standard_normal((1, width), dtype="float32") for name, width in (("z", 3), ("z2", 4), ("z1", 5))}
+    rng.standard_normal((4, 3), dtype="float32")  # row z's draws
+    noise = {"z": np.repeat(kept["z"], 4, axis=0), "z2": rng.standard_normal((4, 4), dtype="float32"),
+             "z1": np.zeros((4, 5), "float32")}
+    out = model.network.walk(model.network.decoder_path(), ops.convert_to_tensor(noise["z"]),
+                             {k: ops.convert_to_tensor(v) for k, v in noise.items()})
+    expected = ops.convert_to_numpy(model.likelihood(out["x_hat"])).reshape(4, 4, 4)
+    np.testing.assert_allclose(np.stack(rows[1]), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="prior_variation draws a hierarchy"):
+        hierarchy_plots.prior_variation(ladderae.LadderAE(16, encoder=[4], latent_dim=2))

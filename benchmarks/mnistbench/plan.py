@@ -11,8 +11,8 @@ import inspect
 import json
 
 from mnistbench.schedule import stage_epochs
-from mnistbench.spec import (BASELINE, MODES, NO_PAIRS, Row, RunSpec, hierarchy_rows, mirror, protocol_rows, slug,
-                             table_rows)
+from mnistbench.spec import (BASELINE, LVAE, MODES, NO_PAIRS, Row, RunSpec, hierarchy_rows, mirror, protocol_rows,
+                             slug, table_rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _spec(args, preset, row, weights, backend, seed, **overrides):
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=1e-3, train_size=args.train_size,
         test_size=args.test_size, probe_size=args.probe_size, iwae_k=args.iwae_k, iwae_images=args.iwae_images,
         data_dir=args.data_dir, run_eagerly=args.quick,
-        plots=not args.quick or row.name == NO_PAIRS,  # --quick: one row's pictures show that they are drawn
+        plots=not args.quick or row.name in (NO_PAIRS, LVAE),  # --quick: these rows' pictures show they are drawn
     )
     return RunSpec(**{**fields, **overrides})
 

@@ -93,6 +93,24 @@ def build_model(spec, input_shape, steps_per_epoch):
     return model
 
 
+def draw(model, history, x_test, prefix, image_shape):
+    """A scored run's pictures, ``<prefix>_<picture>.png``: its loss terms per epoch (each layer's KL for a
+    hierarchy), reconstructions of test digits and, from a ladderae model, prior samples; for a hierarchy also a row
+    of generated digits per latent layer, that layer alone redrawn from its prior (`hierarchy_plots.prior_variation`:
+    coarse at the top, fine below, if the hierarchy is used), and one test digit decoded with one layer drawn from
+    its posterior per row (`layer_variation`)."""
+    from ladderae import hierarchy_plots, plots
+
+    plots.history(history, path=f"{prefix}_history.png")
+    plots.reconstructions(model, x_test, path=f"{prefix}_reconstructions.png", image_shape=image_shape)
+    if not hasattr(model, "network"):  # the independent Keras baseline: no sampler of its own
+        return
+    plots.samples(model, path=f"{prefix}_samples.png", image_shape=image_shape)
+    if model.network.latents:
+        hierarchy_plots.prior_variation(model, path=f"{prefix}_prior_layers.png", image_shape=image_shape)
+        hierarchy_plots.layer_variation(model, x_test, path=f"{prefix}_layers.png", image_shape=image_shape)
+
+
 def count_parameters(model):
     """Trainable parameters of `model`."""
     return int(sum(math.prod(v.shape) for v in model.trainable_variables))
@@ -171,7 +189,7 @@ def run_one(spec, workdir, plots_dir=None, verbose=0, callbacks=(), train_only=F
     """
     import keras
 
-    from ladderae import datasets, evaluate, pipeline, plots
+    from ladderae import datasets, evaluate, pipeline
 
     keras.utils.set_random_seed(spec.seed)
     (x_train, y_train), (x_test, y_test), image_shape = load_data(spec)
@@ -208,10 +226,7 @@ def run_one(spec, workdir, plots_dir=None, verbose=0, callbacks=(), train_only=F
         result["score_seconds"] = time.perf_counter() - start
         result.pop("knn_accuracy", None)  # the table reports the linear probe; kNN is in `ladderae evaluate`
         if spec.seed == 0 and spec.plots and plots_dir is not None:
-            tag = workdir.name
-            plots.history(result["history"], path=plots_dir / f"{tag}_history.png")
-            plots.reconstructions(model, x_test, path=plots_dir / f"{tag}_reconstructions.png",
-                                  image_shape=image_shape[:2])
+            draw(model, result["history"], x_test, plots_dir / workdir.name, image_shape[:2])
     result["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
