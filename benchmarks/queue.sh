@@ -3,7 +3,8 @@
 # a new machine and it goes on from what is on disk (finished runs are skipped, unfinished ones resume or retrain).
 #   1. the hierarchical table (issue 13), from a worktree of HIER_COMMIT: train every run, then score them;
 #   2. the Ladder network at 100 labels and the paper's 150 epochs (issue 12): the full ladder on 3 label draws,
-#      then supervised only, from a worktree of LADDER_COMMIT (each run resumes from its last finished epoch);
+#      then supervised only, then the full ladder at 1,000 and all labels at a reduced 30 epochs, from a worktree of
+#      LADDER_COMMIT (each run resumes from its last finished epoch);
 #   3. the IWAE protocol at 6 stages (issue 14): baseline, no pairs and `mirror, none`, 3 seeds, from the IWAE
 #      protocol's worktree (benchmarks/long_runs.sh): train, then score;
 #   4. the IWAE protocol at 4 stages (40 epochs), every row: the IWAE k=50 objective rows cost about 9x a k=1 row
@@ -45,6 +46,7 @@ ladder() {  # mnist_ladder.py arguments
 
 ladder --labels 100 --draws 3 --epochs 150 --rows ladder
 ladder --labels 100 --draws 3 --epochs 150 --rows supervised
+ladder --labels 1000 all --draws 3 --epochs 30 --rows ladder
 table "$IWAE_WT" "$IWAE_COMMIT" iwae_protocol --protocol iwae --stages 6 --seeds 3 \
   --rows "plain VAE (Keras, baseline)" "ladderae, no pairs" "mirror, none"
 table "$IWAE_WT" "$IWAE_COMMIT" iwae_protocol --protocol iwae --stages 4 --seeds 3
