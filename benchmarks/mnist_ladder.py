@@ -212,20 +212,23 @@ def run_or_resume(job, out, log):
     return result
 
 
-def dense_shapes(g):
-    """(inputs, outputs) of each weight matrix of a ladder graph, and how many passes use it in a training step."""
+def dense_shapes(g, labelled, unlabelled):
+    """(inputs, outputs, rows) of each matrix product of a training step on a batch in parts: each encoder layer in
+    the clean and the corrupted pass of every row, each decoder layer once, on the unlabelled rows."""
     from ladderae import graph as graph_lib
 
     shapes = []
     for node in graph_lib.flow_order(g)[1:]:
         if g.nodes[node]["layer"] == "dense":
             below = graph_lib.layer_input_shape(g, node)[0]
-            passes = 2 if g.nodes[node]["role"] in ("encoder", "latent") else 1  # clean and corrupted encoders
-            shapes.append((below, g.nodes[node]["units"], passes))
+            if g.nodes[node]["role"] in ("encoder", "latent"):
+                shapes += [(below, g.nodes[node]["units"], labelled + unlabelled)] * 2
+            else:
+                shapes.append((below, g.nodes[node]["units"], unlabelled))
     return shapes
 
 
-def matmul_floor_seconds(shapes, rows, trials=5, repeats=20):
+def matmul_floor_seconds(shapes, trials=5, repeats=20):
     """Best time of one step's matrix products on this backend (forward and both backward ones, jitted)."""
     import keras
     import numpy as np
@@ -233,9 +236,8 @@ def matmul_floor_seconds(shapes, rows, trials=5, repeats=20):
 
     rng = np.random.default_rng(0)
     products = []
-    for inner, out, passes in shapes:
-        for _ in range(passes):
-            products += [((rows, inner), (inner, out)), ((rows, out), (out, inner)), ((inner, rows), (rows, out))]
+    for inner, out, rows in shapes:
+        products += [((rows, inner), (inner, out)), ((rows, out), (out, inner)), ((inner, rows), (rows, out))]
     operands = [(ops.convert_to_tensor(rng.random(a, dtype=np.float32)),
                  ops.convert_to_tensor(rng.random(b, dtype=np.float32))) for a, b in products]
 
@@ -258,24 +260,30 @@ def matmul_floor_seconds(shapes, rows, trials=5, repeats=20):
 
 
 def speed(args, log):
-    """Seconds per training step of the full ladder at batch 100 + 100, beside its matmul floor."""
+    """Seconds per training step of the full ladder on batches of 100 labelled + 100 unlabelled digits (in parts,
+    as `fit` gives a `SemiSupervisedBatches`), beside its matmul floor."""
     import keras
     import numpy as np
 
     import ladderae
 
-    batch = 2 * args.batch_size
     model = ladderae.LadderNetwork(784, encoder=args.encoder, seed=0, **model_kwargs("ladder", "100", args.encoder))
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
     rng = np.random.default_rng(0)
-    x = rng.random((batch * args.speed_steps, 784), dtype=np.float32)
-    y = np.full(len(x), -1, "int32")
-    y[::2] = rng.integers(0, 10, len(y[::2]))
-    model.fit(x[:batch * 2], y[:batch * 2], batch_size=batch, epochs=1, verbose=0)  # compile
+    x_labelled, y_labelled = rng.random((args.batch_size, 784), dtype=np.float32), np.arange(args.batch_size) % 10
+
+    def batches(steps):
+        return ladderae.SemiSupervisedBatches(x_labelled, y_labelled, rng.random((args.batch_size * steps, 784),
+                                                                               dtype=np.float32),
+                                              batch_size=args.batch_size)
+
+    model.fit(batches(2), epochs=1, verbose=0)  # compile
+    data = batches(args.speed_steps)
     start = time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    model.fit(data, epochs=1, verbose=0, shuffle=False)
     step = (time.perf_counter() - start) / args.speed_steps
-    floor = matmul_floor_seconds(dense_shapes(model.graph), batch)
+    floor = matmul_floor_seconds(dense_shapes(model.graph, args.batch_size, args.batch_size))
+    batch = 2 * args.batch_size
     result = {"backend": keras.backend.backend(), "load_average": os.getloadavg()[0], "cores": os.cpu_count(),
               "rows_per_step": batch, "step_seconds": step,
               "floor_seconds": floor, "ratio_to_floor": step / floor,

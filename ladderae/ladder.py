@@ -25,9 +25,9 @@ from ladderae import checks, ladder_data, ladder_graph, schedules
 from ladderae import stop_gradient as stop_gradient_lib
 from ladderae import graph as graph_lib
 from ladderae.distribute import ReplicaSeedGenerator, SavedNoiseState, reducible_metrics, scale_loss
-from ladderae.ladder_network import LadderNodes
+from ladderae.ladder_network import MIN_PART_ROWS, SUPERVISED, LadderNodes
 from ladderae.network import GraphBacked
-from ladderae.pair_kinds.lateral import Lateral
+from ladderae.pair_kinds.lateral import Lateral, clean
 
 __all__ = ["LadderNetwork"]
 
@@ -169,9 +169,16 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
     def call(self, inputs, training=False):
         """Class probabilities (clean pass, evaluation statistics); in training, every activation by name.
 
-        `inputs` is x, or (x, labels) as `fit` passes it: a training pass then
-        normalises the labelled rows (label >= 0) and the others apart.
+        `inputs` is x, or what `fit` passes: (x, labels), whose training pass
+        normalises the labelled rows (label >= 0) and the others apart, or a
+        batch in parts, ``{"labelled": x_l, "unlabelled": x_u}``
+        (`LadderNodes.forward_parts`: the decoder runs on x_u alone).
         """
+        if isinstance(inputs, dict):
+            parts = [self._flatten(inputs[part]) for part in ladder_data.PARTS]
+            if training:
+                return self.network.forward_parts(*parts)
+            return self.network.probabilities(ops.concatenate(parts))
         inputs, labels = inputs if isinstance(inputs, (tuple, list)) else (inputs, None)
         x = self._flatten(inputs)
         if training:
@@ -209,8 +216,8 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         count = ops.maximum(ops.sum(labelled), 1.0)
         one_hot = ops.one_hot(ops.maximum(labels, 0), self.n_classes, dtype=self.compute_dtype)
         if isinstance(outputs, dict):
-            log_p = ops.log_softmax(self.network.logits(outputs[graph_lib.LATENT]), axis=-1)
-            clean_z = self.network.logits(outputs[f"clean/{graph_lib.LATENT}"])
+            log_p = ops.log_softmax(self.network.logits(outputs[SUPERVISED]), axis=-1)
+            clean_z = self.network.logits(outputs[clean(SUPERVISED)])
         else:
             log_p, clean_z = ops.log(ops.maximum(outputs, 1e-12)), outputs
         cross_entropy = -ops.sum(labelled * ops.sum(one_hot * log_p, axis=-1)) / count
@@ -233,10 +240,12 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         if sample_weight is not None:
             raise ValueError(f"{self.name} does not support sample_weight.")
         step = schedules.current_step(self.step_counter, training)
-        if training and isinstance(y_pred, dict):  # the labels say which rows the running statistics follow
-            self.network.update_statistics(y_pred, ops.reshape(y, (-1,)) < 0)
+        if training and isinstance(y_pred, dict):
+            self.network.update_statistics(y_pred)
         terms = self.loss_terms(y, y_pred, step)
-        batch = ops.cast(ops.shape(y)[0], self.compute_dtype)
+        # The pair terms weigh by the rows the pass decoded (a batch in parts: its unlabelled part).
+        rows = y_pred[clean(graph_lib.INPUT)] if isinstance(y_pred, dict) else y
+        batch = ops.cast(ops.shape(rows)[0], self.compute_dtype)
         for name, tracker in self.trackers.items():
             if name in terms:
                 tracker.update_state(terms[name], sample_weight=terms["labelled"] if name in SUPERVISED_TERMS
@@ -282,11 +291,15 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
 
         The model's training pass gets (x, y) as its input, to normalise the
         labelled and unlabelled rows of a batch apart when it has at least
-        `ladderae.ladder_network.MIN_PART_ROWS` of each (else together): a
-        `SemiSupervisedBatches` gives a fixed number of each.
+        `ladderae.ladder_network.MIN_PART_ROWS` of each (else together). A
+        `SemiSupervisedBatches` whose every batch has that many of each comes
+        in parts (`LadderNodes.forward_parts`), labelled rows first: the same
+        loss, and the decoder runs on the unlabelled rows alone.
         """
         if isinstance(x, keras.utils.PyDataset):
-            return super().fit(ladder_data.WithLabels(x), y, **kwargs)
+            apart = (isinstance(x, ladder_data.SemiSupervisedBatches) and self.network.trains_parts_apart
+                     and min(x.part_sizes()) >= MIN_PART_ROWS)
+            return super().fit(ladder_data.WithLabels(x, parts=apart), y, **kwargs)
         x = self._check_x(x, "fit")
         if y is None:
             raise ValueError("fit needs `y`: one label per row of x, -1 for an unlabelled row (or pass a "

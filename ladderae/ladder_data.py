@@ -14,9 +14,10 @@ import numpy as np
 
 from ladderae.checks import check_non_negative_int, check_positive_int
 
-__all__ = ["UNLABELLED", "check_labels", "balanced_labels", "SemiSupervisedBatches", "WithLabels"]
+__all__ = ["UNLABELLED", "PARTS", "check_labels", "balanced_labels", "SemiSupervisedBatches", "WithLabels"]
 
 UNLABELLED = -1
+PARTS = ("labelled", "unlabelled")  # the keys of a batch given in parts
 
 
 def check_labels(y, n_classes, n_rows, *, name="y", unlabelled=True):
@@ -106,6 +107,11 @@ class SemiSupervisedBatches(keras.utils.PyDataset):
     def on_epoch_end(self):
         self.set_epoch(self.epoch + 1)
 
+    def part_sizes(self):
+        """The fewest labelled and the fewest unlabelled rows that a batch holds (the last may hold fewer)."""
+        last = len(self.x_unlabelled) - (len(self) - 1) * self.batch_size
+        return self.labelled_batch_size, min(self.batch_size, last)
+
     def __getitem__(self, index):
         unlabelled = self.unlabelled_order[index * self.batch_size : (index + 1) * self.batch_size]
         labelled = self.labelled_order[index * self.labelled_batch_size : (index + 1) * self.labelled_batch_size]
@@ -116,12 +122,14 @@ class SemiSupervisedBatches(keras.utils.PyDataset):
 
 class WithLabels(keras.utils.PyDataset):
     """`data`'s (x, y) batches as ((x, y), y): what `LadderNetwork.fit` trains on, so that its training pass knows
-    which rows are labelled. Epoch hooks and worker settings are `data`'s."""
+    which rows are labelled. With `parts` (a `SemiSupervisedBatches`: its labelled rows first), as
+    ``({"labelled": x_l, "unlabelled": x_u}, y_l)`` instead: a data-parallel split cuts each part, and its labels
+    with it. Epoch hooks and worker settings are `data`'s."""
 
-    def __init__(self, data):
+    def __init__(self, data, parts=False):
         super().__init__(workers=data.workers, use_multiprocessing=data.use_multiprocessing,
                          max_queue_size=data.max_queue_size)
-        self.data = data
+        self.data, self.parts = data, parts
 
     def __len__(self):
         return len(self.data)
@@ -131,6 +139,9 @@ class WithLabels(keras.utils.PyDataset):
         if not isinstance(batch, tuple) or len(batch) != 2:
             raise ValueError("A LadderNetwork trains on batches (x, y), y = -1 on unlabelled rows. Received a batch "
                              f"of {len(batch) if isinstance(batch, tuple) else type(batch).__name__} parts.")
+        if self.parts:
+            (x, y), labelled = batch, self.data.labelled_batch_size
+            return dict(zip(PARTS, (x[:labelled], x[labelled:]))), y[:labelled]
         return batch, batch[1]
 
     def on_epoch_begin(self):

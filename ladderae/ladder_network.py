@@ -12,8 +12,8 @@ node's bias beta (and scale gamma, on the classifier) and activation first.
   never mix. In training the labelled rows and the others are normalised
   apart, each with its own statistics (`part_normalize`), as in the reference
   code. The running statistics follow the clean pass's *unlabelled* rows only
-  (`LadderNodes.update_statistics`, which the model calls with the rows'
-  labels; a batch without unlabelled rows counts all of its rows), which are
+  (`LadderNodes.update_statistics`; a batch without unlabelled rows counts all
+  of its rows), which are
   drawn like the digits the model will score; the labelled rows are the same
   few examples again and again. Or they are the exact mean and variance over
   given data (`LadderNodes.set_population_statistics`);
@@ -23,6 +23,9 @@ node's bias beta (and scale gamma, on the classifier) and activation first.
   the top-down signal u that a lateral pair's combinator merges with e_i.
 
 The walk's ``eps`` is whether the pass is corrupted (True) or clean (False).
+A training pass gets its rows mixed, with a 0/1 per row saying which are
+labelled (`LadderNodes.forward`), or as two parts (`forward_parts`): then
+the decoder runs on the unlabelled part alone, the only rows its costs read.
 """
 
 import keras
@@ -32,10 +35,14 @@ from keras import ops
 from ladderae import graph as graph_lib
 from ladderae import ladder_graph
 from ladderae.network import NodeNetwork
-from ladderae.pair_kinds.lateral import COST_ROWS, EPSILON, clean
+from ladderae.pair_kinds.lateral import COST_ROWS, EPSILON, Lateral, clean
 
-__all__ = ["NoisyBatchNorm", "LadderNodes", "batch_normalize", "part_normalize", "masked_moments",
+__all__ = ["NoisyBatchNorm", "LadderNodes", "SUPERVISED", "batch_normalize", "part_normalize", "masked_moments",
            "pooled_moments"]
+
+# Where a training pass keeps the top activation of the rows that the supervised terms read (corrupted; under
+# ``clean/`` the clean one): every row of a mixed batch, the labelled part of a batch given in parts.
+SUPERVISED = "supervised"
 
 
 def batch_normalize(x):
@@ -74,8 +81,11 @@ def rows_or_all(rows, dtype):
     return ops.where(ops.sum(rows) > 0, rows, ops.ones_like(rows))
 
 
-def masked_moments(x, rows):
-    """Per-unit mean and (biased) variance of the rows of x where `rows` (one 0/1 per row) is 1; all rows if none is."""
+def masked_moments(x, rows=None):
+    """Per-unit mean and (biased) variance of the rows of x where `rows` (one 0/1 per row) is 1; all rows if none is
+    (or `rows` is None)."""
+    if rows is None:
+        return ops.moments(x, axes=[0])
     rows = ops.reshape(rows_or_all(rows, x.dtype), (-1, 1))
     count = ops.sum(rows)
     mean = ops.sum(rows * x, axis=0) / count
@@ -239,13 +249,36 @@ class LadderNodes(NodeNetwork):
                 out.update(kind.forward(self, out, e, d, data, True))
         finally:
             self.labelled = None
+        out[SUPERVISED], out[clean(SUPERVISED)] = out[graph_lib.LATENT], out[clean(graph_lib.LATENT)]
         return out
 
-    def update_statistics(self, out, rows):
-        """Move each encoder layer's running statistics toward the moments of the clean pass `out` over the rows
-        where `rows` is 1 (the unlabelled ones; all rows if none is)."""
+    @property
+    def trains_parts_apart(self):
+        """Whether `forward_parts` computes what `forward` does for a batch of labelled rows, then unlabelled ones:
+        every pair is lateral (its cost reads the unlabelled rows only), or there is none."""
+        return all(isinstance(kind, Lateral) for kind in self.kinds)
+
+    def forward_parts(self, x_labelled, x_unlabelled):
+        """A training pass over a batch given as its labelled rows and its unlabelled rows (each at least
+        `MIN_PART_ROWS`): `forward` on the unlabelled rows (clean pass, corrupted pass, decoder, pair terms), and
+        clean and corrupted encoder passes of the labelled rows, whose top activations are the ``SUPERVISED`` ones.
+
+        Each part is normalised with its own statistics, as `forward` does for a mixed batch, and the decoder,
+        whose costs read the unlabelled rows only, runs on those alone: the reference code's layout, and less work.
+        """
+        out = self.forward(x_unlabelled)
+        top = graph_lib.LATENT
+        clean_top = self.walk(self.encoder_path(), x_labelled, False)[top]
+        x_corrupted = self.corrupt(x_labelled, self.graph.nodes[graph_lib.INPUT]["noise_std"])
+        corrupted_top = self.walk(self.encoder_path(), x_corrupted, True)[top]
+        out[SUPERVISED], out[clean(SUPERVISED)] = corrupted_top, clean_top
+        return out
+
+    def update_statistics(self, out):
+        """Move each encoder layer's running statistics toward the moments of the training pass `out`'s clean
+        pass over its unlabelled rows (``COST_ROWS``; every row of `out` when it does not say)."""
         for node in self.encoder_path():
-            self.layers[node].update_statistics(*masked_moments(out[clean(f"{node}/pre")], rows))
+            self.layers[node].update_statistics(*masked_moments(out[clean(f"{node}/pre")], out.get(COST_ROWS)))
 
     def set_population_statistics(self, batches):
         """Set each encoder layer's running statistics to the exact mean and variance of its clean pre-activation

@@ -39,7 +39,11 @@ with distribution.scope():
     labels = Y.copy()
     labels[20:] = -1
     history = model.fit(X, labels, batch_size=16, epochs=2, verbose=0).history
+    # Batches in parts (`LadderNodes.forward_parts`): each replica gets its share of both parts and their labels.
+    parts = ladderae.SemiSupervisedBatches(X[:20], Y[:20], X, n_classes=3, batch_size=32, labelled_batch_size=20)
+    parts_history = model.fit(parts, epochs=1, verbose=0).history
     evaluation = model.evaluate(X, Y, batch_size=16, verbose=0, return_dict=True)
-result = {"device": description, "replicas": replicas(model), "history": history, "evaluate": evaluation,
+result = {"device": description, "replicas": replicas(model), "history": history, "parts_history": parts_history,
+          "evaluate": evaluation,
           "moving_mean": keras.ops.convert_to_numpy(model.node_layers["e1"].moving_mean).tolist()}
 pathlib.Path(sys.argv[1], "result.json").write_text(json.dumps(result))

@@ -318,5 +318,8 @@ def test_trains_on_two_devices(tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["device"] == "2 x cpu (logical)" and result["replicas"] == 2
     assert len(result["history"]["loss"]) == 2 and all(np.isfinite(v).all() for v in result["history"].values())
+    parts = result["parts_history"]  # a SemiSupervisedBatches, given in parts
+    assert len(parts["loss"]) == 1 and {"cross_entropy", "denoising"} <= set(parts)
+    assert all(np.isfinite(v).all() for v in parts.values())
     assert set(result["evaluate"]) == {"loss", "cross_entropy", "accuracy", "error"}
     assert np.abs(result["moving_mean"]).sum() > 0  # the clean passes moved the running statistics

@@ -30,10 +30,11 @@ def test_rows_take_the_papers_settings_for_their_label_count():
     assert model.graph.edges["x", "x_hat"]["combinator"] == "amlp"
 
 
-def test_the_floor_counts_both_encoder_passes_and_the_decoder_once():
+def test_the_floor_counts_both_encoder_passes_of_every_row_and_the_decoder_once_on_the_unlabelled_rows():
     model = ladderae.LadderNetwork(784, encoder=[1000, 500])
-    assert mnist_ladder.dense_shapes(model.graph) == [(784, 1000, 2), (1000, 500, 2), (500, 10, 2), (10, 500, 1),
-                                                      (500, 1000, 1), (1000, 784, 1)]
+    assert mnist_ladder.dense_shapes(model.graph, 100, 60) == [
+        (784, 1000, 160), (784, 1000, 160), (1000, 500, 160), (1000, 500, 160), (500, 10, 160), (500, 10, 160),
+        (10, 500, 60), (500, 1000, 60), (1000, 784, 60)]
 
 
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="the benchmark runs its own JAX subprocesses: one pass")
