@@ -19,7 +19,7 @@ PY=${PY:-$MAIN/.venv/bin/python}
 HIER_WT=${HIER_WT:-/work/bench-hier}
 HIER_COMMIT=${HIER_COMMIT:-72c498f}   # evaluate_hierarchy with the encoder run once per example
 LADDER_WT=${LADDER_WT:-/work/bench-ladder}
-LADDER_COMMIT=${LADDER_COMMIT:-564fd5d}   # the ladder as benchmarks/results/ladder/speed-jax.json timed it
+LADDER_COMMIT=${LADDER_COMMIT:-1c045be}   # batches in parts: the decoder on the unlabelled rows (speed-jax.json timed it)
 IWAE_WT=${IWAE_WT:-/work/bench-wt}
 IWAE_COMMIT=${IWAE_COMMIT:-e2a2434}   # the commit the 5-stage runs were trained and scored at
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
