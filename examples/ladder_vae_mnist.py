@@ -72,12 +72,12 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     splits = mnist_splits(args.data_dir, args.train_size, args.test_size)
-    results = {}
-    for variant in VARIANTS:
-        results[variant] = train_variant(variant, splits, epochs=args.epochs, out=out, k=args.k, seed=args.seed)
-        print(f"{variant}: test -ELBO {results[variant]['neg_elbo']:.2f}, IWAE bound (k={args.k}) "
-              f"{results[variant]['iwae_nll']:.2f} nats, active units {results[variant]['active_units']}")
+    results = {variant: train_variant(variant, splits, epochs=args.epochs, out=out, k=args.k, seed=args.seed)
+               for variant in VARIANTS}
     (out / "results.json").write_text(json.dumps({"settings": vars(args), "test": results}, indent=1))
+    for variant, scores in results.items():
+        print(f"{variant}: test -ELBO {scores['neg_elbo']:.2f}, IWAE bound (k={args.k}) {scores['iwae_nll']:.2f} "
+              f"nats, active units {scores['active_units']}")
     return results
 
 
