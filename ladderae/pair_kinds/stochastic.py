@@ -2,7 +2,11 @@
 
 At a pair (e_i, d_i) below the top, the bottom-up estimate (mu_hat_i,
 sigma_hat_i) comes from e_i and the top-down prior p(z_i | z_{i+1}) = N(mu_p_i,
-sigma_p_i) from d_i, each through its own Dense layers; the posterior is
+sigma_p_i) from d_i, each pair of parameters from one Dense layer of twice the
+latent's width (``<z_i>_posterior``: [mu_hat | log sigma_hat^2], ``<z_i>_prior``:
+[mu_p | log sigma_p^2]; one product instead of two, and half the variables
+for the optimiser to update, which is what the step's time goes to at these
+small widths); the posterior is
 their precision-weighted merge (Sønderby et al. 2016). Its sample (the mean in
 a deterministic pass; the prior when decoding from the top alone) replaces
 d_i and continues down the decoder, through a Dense back to d_i's width when
@@ -68,8 +72,7 @@ class Stochastic(PairKind):
         if "units" not in data:
             return {}
         (name,), units = self.latents(graph, encoder, decoder, data), data["units"]
-        made = {part: keras.layers.Dense(units, name=f"{name}_{part}")
-                for part in ("mean", "log_var", "prior_mean", "prior_log_var")}
+        made = {part: keras.layers.Dense(2 * units, name=f"{name}_{part}") for part in ("posterior", "prior")}
         node = graph.nodes[decoder]
         if units != node["units"]:
             made["up"] = keras.layers.Dense(node["units"], activation=node["activation"], name=f"{name}_up")
@@ -78,7 +81,7 @@ class Stochastic(PairKind):
     def build_layers(self, graph, encoder, decoder, layers):
         width = graph.nodes[decoder]["units"]
         for part, layer in layers.items():
-            layer.build((None, layers["mean"].units if part == "up" else width))
+            layer.build((None, layers["posterior"].units // 2 if part == "up" else width))
 
     def merge(self, network, outputs, encoder, decoder, data, eps):
         """z_i from the merged posterior (or the prior, without e_i); it replaces d_i's activation."""
@@ -87,12 +90,12 @@ class Stochastic(PairKind):
         layers = network.pair_layers[f"{encoder}_{decoder}"]
         (name,) = self.latents(network.graph, encoder, decoder, data)
         top_down = _flat(outputs[decoder])
-        p_mean, p_log_var = layers["prior_mean"](top_down), layers["prior_log_var"](top_down)
+        p_mean, p_log_var = ops.split(layers["prior"](top_down), 2, axis=-1)
         mean, log_var = p_mean, p_log_var
         if encoder in outputs:
             bottom_up = _flat(outputs[encoder])
-            mean, log_var = latents_lib.precision_weighted(layers["mean"](bottom_up), layers["log_var"](bottom_up),
-                                                           p_mean, p_log_var)
+            mean_hat, log_var_hat = ops.split(layers["posterior"](bottom_up), 2, axis=-1)
+            mean, log_var = latents_lib.precision_weighted(mean_hat, log_var_hat, p_mean, p_log_var)
         z = mean
         if eps is not None:
             noise = eps[name] if isinstance(eps, dict) else network.noise((ops.shape(mean)[0], data["units"]))
