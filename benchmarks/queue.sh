@@ -46,6 +46,7 @@ ladder() {  # mnist_ladder.py arguments
 
 ladder --labels 100 --draws 3 --epochs 150 --rows ladder
 ladder --labels 100 --draws 3 --epochs 150 --rows supervised
+ladder --labels 1000 all --draws 1 --epochs 30 --rows ladder   # one draw of each first: every row has a figure soonest
 ladder --labels 1000 all --draws 3 --epochs 30 --rows ladder
 table "$IWAE_WT" "$IWAE_COMMIT" iwae_protocol --protocol iwae --stages 6 --seeds 3 \
   --rows "plain VAE (Keras, baseline)" "ladderae, no pairs" "mirror, none"
