@@ -3,6 +3,7 @@
     python benchmarks/mnist_ladder.py --labels 100 --draws 3          # the 100-label table (150 epochs per run)
     python benchmarks/mnist_ladder.py --labels 1000 all --epochs 30   # a reduced budget, stated in the output
     python benchmarks/mnist_ladder.py --speed                         # s/epoch and the matmul floor, no training
+    python benchmarks/mnist_ladder.py --report                        # one table of every finished run in --out
     python benchmarks/mnist_ladder.py --quick --out /tmp/ladder       # every row, tiny budget (tests)
 
 Protocol (Rasmus et al. 2015): pixels in [0, 1], no augmentation, encoder
@@ -26,7 +27,9 @@ weights, optimizer with its step, hence the learning rate, and the noise
 state; the batches follow the step through EpochSync) and writes
 ``runs/<id>.json`` when done: a killed benchmark started again resumes each
 run from its last finished epoch, as if uninterrupted, and skips finished
-ones. Plots: ``plots/test-error-<labels>.png`` (test error per epoch, a
+ones. Each invocation tabulates its own runs; ``--report`` trains nothing and
+tabulates every finished run under ``--out`` (the queue runs the label counts
+at different budgets, one invocation each). Plots: ``plots/test-error-<labels>.png`` (test error per epoch, a
 colour per row) and ``plots/<id>-denoised.png`` (denoised against clean
 activations after training) for the rows with lateral pairs.
 """
@@ -350,6 +353,8 @@ def parse(argv):
     p.add_argument("--out", default=str(HERE / "results" / "ladder"))
     p.add_argument("--speed", action="store_true", help="only time training steps against the matmul floor")
     p.add_argument("--speed-steps", type=int, default=50)
+    p.add_argument("--report", action="store_true",
+                   help="train nothing: tabulate every finished run in --out (runs/*.json), whatever its budget")
     p.add_argument("--quick", action="store_true", help="every row, 1 epoch on 1,000 digits, a small net (tests)")
     p.add_argument("--_run", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -359,6 +364,14 @@ def parse(argv):
     if args.quick:
         args.epochs, args.draws, args.train_rows, args.encoder, args.speed_steps = 1, 1, 1000, [32, 16], 5
     return args
+
+
+def planned_jobs(args):
+    """The runs the arguments ask for: per label count, per draw, per row."""
+    return [{"row": row, "labels": labels, "draw": draw, "epochs": args.epochs, "encoder": args.encoder,
+             "batch_size": args.batch_size, "train_rows": args.train_rows, "backend": args.backend,
+             "data_dir": args.data_dir}
+            for labels in args.labels for draw in range(args.draws) for row in args.rows]
 
 
 def main(argv=None):
@@ -382,14 +395,12 @@ def main(argv=None):
         (out / f"speed-{result['backend']}.json").write_text(json.dumps(result, indent=1))
         if args.speed:
             return 0
-    results = []
-    for labels in args.labels:
-        for draw in range(args.draws):
-            for row in args.rows:
-                job = {"row": row, "labels": labels, "draw": draw, "epochs": args.epochs, "encoder": args.encoder,
-                       "batch_size": args.batch_size, "train_rows": args.train_rows, "backend": args.backend,
-                       "data_dir": args.data_dir}
-                results.append(run_or_resume(job, out, log))
+    if args.report:
+        results = [json.loads(path.read_text()) for path in sorted((out / "runs").glob("*.json"))]
+        if not results:
+            raise SystemExit(f"--report: no finished run in {out / 'runs'}; train some first (or pass --out).")
+    else:
+        results = [run_or_resume(job, out, log) for job in planned_jobs(args)]
     (out / "results.json").write_text(json.dumps(results, indent=1))
     table = markdown(results)
     error_plots(results, out / "plots")

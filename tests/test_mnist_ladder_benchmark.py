@@ -56,6 +56,16 @@ def test_quick_benchmark_writes_a_row_and_reuses_it(tmp_path, data_root, monkeyp
     assert mnist_ladder.main(args) == 0  # finished runs are read back, not run again
     started = "ladder-100-draw0-1ep-1000rows: starting"
     assert (tmp_path / "log.txt").read_text().count(started) == log.count(started) == 1
+    # --report trains nothing and tabulates every finished run under --out, whatever budget trained it.
+    other = {**result, "job": {**result["job"], "labels": "all", "epochs": 2}}
+    (tmp_path / "runs" / "ladder-all-elsewhere.json").write_text(json.dumps(other))
+    assert mnist_ladder.main(["--report", "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "results.md").read_text()
+    assert "| ladder | 100 | 1 | 1 epoch, 1,000 digits" in table and "| ladder | all | 1 | 2 epochs, 1,000 digits" in table
+    assert (tmp_path / "plots" / "test-error-all.png").stat().st_size > 0
+    assert (tmp_path / "log.txt").read_text().count(started) == 1
+    with pytest.raises(SystemExit, match="no finished run"):
+        mnist_ladder.main(["--report", "--out", str(tmp_path / "empty")])
     # A work folder left by other settings is refused, not resumed into a run of another budget.
     (tmp_path / "runs" / "ladder-100-draw0-1ep-1000rows.json").unlink()
     with pytest.raises(RuntimeError, match="holds a run with other settings"):
