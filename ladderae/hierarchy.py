@@ -72,6 +72,11 @@ class HierarchyMethods:
         generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
         noise = {name: keras.random.normal((n, width), seed=generator)
                  for name, width in latents.widths(self.network).items()}
-        z = ops.cast(noise[graph_lib.LATENT], self.compute_dtype)
-        params = self.network.walk(self.network.decoder_path(), z, noise)[graph_lib.OUTPUT]
-        return ops.convert_to_numpy(self._mean_of(params))
+        return ops.convert_to_numpy(self._generate(noise))
+
+    def _generate(self, noise):
+        """Means of p(x | z) decoded top down from standard-normal `noise` by latent name: z = noise["z"], each lower
+        z_i = mu_p + sigma_p * noise[z_i] from its prior given the layer above (zeros: the prior's mean)."""
+        noise = {name: ops.cast(value, self.compute_dtype) for name, value in noise.items()}
+        params = self.network.walk(self.network.decoder_path(), noise[graph_lib.LATENT], noise)[graph_lib.OUTPUT]
+        return self._mean_of(params)

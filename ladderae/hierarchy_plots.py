@@ -59,9 +59,7 @@ def prior_variation(model, n=8, seed=0, path=None, *, image_shape=None):
         noise = {other: kept[other] if i < depth else np.zeros((n, width), "float32")
                  for i, (other, width) in enumerate(widths.items())}
         noise[name] = rng.standard_normal((n, widths[name]), dtype="float32")
-        noise = {k: ops.convert_to_tensor(v, dtype=model.compute_dtype) for k, v in noise.items()}
-        out = network.walk(network.decoder_path(), noise[graph_lib.LATENT], noise)
-        rows.append(ops.convert_to_numpy(model.likelihood(out[graph_lib.OUTPUT])))
+        rows.append(ops.convert_to_numpy(model._generate(noise)))
     return _rows(model, rows, n, widths, f"one layer drawn from its prior per row, those above fixed (seed {seed})",
                  path, image_shape)
 
