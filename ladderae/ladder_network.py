@@ -224,6 +224,10 @@ class LadderNodes(NodeNetwork):
     def corrupt(self, value, std):
         return value + std * self.noise(ops.shape(value)) if std else value
 
+    def corrupt_input(self, x):
+        """x with the input's own noise (the graph's ``noise_std`` at the input node)."""
+        return self.corrupt(x, self.graph.nodes[graph_lib.INPUT]["noise_std"])
+
     def forward(self, x, eps=None, training=True, labelled=None):
         """A training pass: clean encoder (``clean/<node>``, with ``clean/<node>/pre``, W h, for
         `update_statistics`), corrupted encoder and decoder (``<node>``), and what each pair kind adds. It leaves
@@ -240,7 +244,7 @@ class LadderNodes(NodeNetwork):
         try:
             out = {clean(key): value for key, value in self.walk(self.encoder_path(), x, False).items()}
             out[clean(graph_lib.INPUT)] = x
-            corrupted = {graph_lib.INPUT: self.corrupt(x, self.graph.nodes[graph_lib.INPUT]["noise_std"])}
+            corrupted = {graph_lib.INPUT: self.corrupt_input(x)}
             corrupted.update(self.walk(self.training_path, corrupted[graph_lib.INPUT], True, context=corrupted))
             out.update(corrupted)
             if labelled is not None:  # the denoising costs average over the unlabelled rows (all, if none is)
@@ -269,8 +273,7 @@ class LadderNodes(NodeNetwork):
         out = self.forward(x_unlabelled)
         top = graph_lib.LATENT
         clean_top = self.walk(self.encoder_path(), x_labelled, False)[top]
-        x_corrupted = self.corrupt(x_labelled, self.graph.nodes[graph_lib.INPUT]["noise_std"])
-        corrupted_top = self.walk(self.encoder_path(), x_corrupted, True)[top]
+        corrupted_top = self.walk(self.encoder_path(), self.corrupt_input(x_labelled), True)[top]
         out[SUPERVISED], out[clean(SUPERVISED)] = corrupted_top, clean_top
         return out
 
