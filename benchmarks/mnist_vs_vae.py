@@ -24,7 +24,8 @@ the same epochs for every row) for Sønderby et al.'s Ladder VAE on MNIST
 warm-up) against the plain VAE, ladderae wide and one latent with the LVAE's
 parameter count; IWAE k=5000 on every test digit over all latent layers
 (`ladderae.evaluate_hierarchy`), KL and active units per layer, s/epoch paired
-with the baseline's and against each row's own matmul floor.
+with the baseline's and against each row's own matmul floor, in training and
+in `--speed-rounds` paired rounds after every run (one job at a time).
 
 Every run is a subprocess on its own backend, one at a time; it saves its
 state each epoch and writes one JSON file when done, so a killed benchmark
@@ -205,7 +206,13 @@ def hierarchical(args, run, sizes, log):
     baseline_twin = _preset_graph(sizes, "wide")
     floors = {row: _floor(args, run, getattr(model, "graph", baseline_twin), slug("hierarchical", row))
               for row, model in models.items()}
-    return {"runs": results, "summary": report.summarize(results), "floors": floors}
+    speed = _run_all(run, plan.plan_hierarchy_speed(args))
+    configs = None
+    if speed:
+        configs = report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
+                                         baseline_backend=args.main_backend)
+    return {"runs": results, "summary": report.summarize(results), "floors": floors, "speed_runs": speed,
+            "speed": configs}
 
 
 def main(argv=None):

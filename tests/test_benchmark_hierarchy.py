@@ -96,7 +96,7 @@ def test_the_one_latent_row_has_about_the_lvae_parameter_count(lvae):
 def test_the_floor_counts_the_stochastic_pairs_layers_by_hand():
     g = _tiny_lvae().graph
     nodes = 6 * 5 + 5 * 4 + 2 * 4 * 2 + 2 * 4 + 4 * 5 + 5 * 6  # e1, e2, z's two heads, d2, d1, x_hat
-    pair = 2 * 5 * 3 + 2 * 5 * 3 + 3 * 5  # z1's posterior heads on e1, prior heads on d1, its projection back to d1
+    pair = 5 * 6 + 5 * 6 + 3 * 5  # z1's posterior [mean | log-var] on e1, its prior on d1, its projection back to d1
     assert floor.training_flops_per_example(g) == 6 * (nodes + pair)
 
 
@@ -104,8 +104,8 @@ def test_the_floor_counts_the_stochastic_pairs_layers_by_hand():
 def test_the_lvae_floor_counts_every_kernel_of_the_model_once(lvae):
     kernels = sum(math.prod(v.shape) for v in lvae.trainable_variables if len(v.shape) == 2)
     assert floor.training_flops_per_example(lvae.graph) == 6 * kernels
-    # 12 layers after x (e1-e5, z, d5-d1, x_hat), then 4 pairs with 5 Dense layers each
-    assert len(floor.matmuls(lvae.graph)) == 12 + 4 * 5
+    # 12 layers after x (e1-e5, z, d5-d1, x_hat), then 4 pairs with 3 Dense layers each (posterior, prior, up)
+    assert len(floor.matmuls(lvae.graph)) == 12 + 4 * 3
 
 
 # ------------------------------------------------------------------ scoring a hierarchy
@@ -153,6 +153,14 @@ def test_quick_hierarchical_table_writes_each_layer_beside_the_paper(tmp_path, d
     assert "IWAE k=4, 16 digits" in table and "81.74" in table and "86.76" in table and "x floor" in table
     assert "z1 " in table and "budget (epochs x seeds)" in table and "| 1 x 2 |" in table
     assert "1,375,160 trainable parameters" in (tmp_path / "log.txt").read_text()
+    # The speed rounds: every row once per round after the runs, each against its own floor.
+    assert [c["row"] for c in result["speed"]] == [spec.BASELINE, spec.LVAE]
+    assert all(r["spec"]["speed_only"] and r["spec"]["epochs"] == 2 for r in result["speed_runs"])
+    for c in result["speed"]:
+        assert c["floor_seconds"] == result["floors"][c["row"]]["floor_seconds"]
+        assert c["x_floor"] == pytest.approx(c["median_epoch_seconds"] / c["floor_seconds"])
+    assert next(c for c in result["speed"] if c["row"] == spec.BASELINE)["ratio"] == 1.0
+    assert "Training speed with the cores free" in table
     drawn = {p.name for p in (tmp_path / "plots").iterdir()}
     prefix = spec.slug("hierarchical", spec.LVAE, 0)
     assert {f"{prefix}_{picture}.png" for picture in ("history", "reconstructions", "samples", "layers",

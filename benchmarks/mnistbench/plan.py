@@ -168,3 +168,11 @@ def plan_hierarchy(args):
     rows = picked_rows(hierarchy_rows(), args.rows)
     return [(_spec(args, "wide", row, {}, args.main_backend, seed), slug("hierarchical", row.name, seed))
             for seed in range(args.seeds) for row in rows]
+
+
+def plan_hierarchy_speed(args):
+    """Paired speed rounds of the hierarchical table's rows, after its runs (one job at a time: the cores free of
+    other runs): every row once per round, 1 warm-up epoch and `--speed-epochs` timed ones, nothing scored."""
+    return [(_spec(args, "wide", row, {}, args.main_backend, r, speed_only=True, plots=False,
+                   epochs=1 + args.speed_epochs), slug("hierarchical-speed", r, row.name))
+            for r in range(args.speed_rounds) for row in picked_rows(hierarchy_rows(), args.rows)]

@@ -58,8 +58,9 @@ def _layer_figures(result):
     return [key for key in result if key.startswith(("kl_", "active_units_"))]
 
 
-def summarize_speed(results, floor_seconds):
-    """Per configuration over the paired rounds: median epoch, ratio to the baseline of the same round, x floor."""
+def summarize_speed(results, floor_seconds, baseline_backend="tensorflow"):
+    """Per configuration over the paired rounds: median epoch, ratio to the baseline (on `baseline_backend`) of the
+    same round, x floor. `floor_seconds`: one floor for every row, or {row: its own floor}."""
     by_round = {}
     for r in results:
         by_round.setdefault(r["spec"]["seed"], {})[(r["spec"]["row"], r["spec"]["backend"])] = r
@@ -67,12 +68,13 @@ def summarize_speed(results, floor_seconds):
     configs = []
     for key in by_round[0]:
         times = [rnd[key]["median_epoch_seconds"] for rnd in by_round.values() if key in rnd]
-        ratios = [rnd[(BASELINE, "tensorflow")]["median_epoch_seconds"] / rnd[key]["median_epoch_seconds"]
+        ratios = [rnd[(BASELINE, baseline_backend)]["median_epoch_seconds"] / rnd[key]["median_epoch_seconds"]
                   for rnd in by_round.values() if key in rnd]
         median = statistics.median(times)
+        floor = floor_seconds[key[0]] if isinstance(floor_seconds, dict) else floor_seconds
         configs.append({"row": key[0], "backend": key[1], "median_epoch_seconds": median,
                         "examples_per_second": train_size / median, "ratio": statistics.median(ratios),
-                        "ratios": ratios, "x_floor": median / floor_seconds})
+                        "ratios": ratios, "floor_seconds": floor, "x_floor": median / floor})
     return configs
 
 
@@ -206,4 +208,17 @@ def hierarchy_markdown(report):
             f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {_fmt(e['median_epoch_seconds'])} "
             f"| {_fmt(e['speed_vs_baseline'])} | {floor_seconds:.2f} "
             f"| {e['median_epoch_seconds'][0] / floor_seconds:.1f} | {_fmt(e['delta_iwae_nll'])} |")
+    lines += ["", "s/epoch and x floor above: the training runs' own epochs, timed while other jobs shared the cores."]
+    if report.get("speed"):
+        lines += ["", f"## Training speed with the cores free (batch {s['batch_size']}, {s['train_size']:,} digits "
+                  "per epoch)", "", f"Paired: {s['speed_rounds']} rounds, each running every row once, one at a "
+                  f"time (1 warm-up epoch excluded, then {s['speed_epochs']} timed, the training runs' pipeline and "
+                  "callbacks); median over rounds; ratio = the Keras VAE's s/epoch over the row's in the same round; "
+                  "floor: the row's own matmul floor as above.", "",
+                  "| row | backend | median s/epoch | examples/s | speed vs baseline (x) | floor s/epoch | x floor |",
+                  "|---|---|---|---|---|---|---|"]
+        for c in report["speed"]:
+            lines.append(f"| {c['row']} | {c['backend']} | {c['median_epoch_seconds']:.2f} "
+                         f"| {c['examples_per_second']:.0f} | {c['ratio']:.2f} | {c['floor_seconds']:.2f} "
+                         f"| {c['x_floor']:.2f} |")
     return "\n".join(lines) + "\n"
