@@ -36,6 +36,7 @@ activations after training) for the rows with lateral pairs.
 
 import argparse
 import json
+import math
 import os
 import pathlib
 import statistics
@@ -304,15 +305,44 @@ def budget(job):
     return f"{job['epochs']} epoch{'s' * (job['epochs'] > 1)}, {digits} digits{net}"
 
 
-def markdown(results):
+def step_floor(job, out):
+    """The matmul floor (seconds) of one training step of `job`'s model at its batch, measured once and kept in
+    ``out/floors/``: the same products `speed` times, with the decoder on every row of the batch for a row that
+    trains on mixed batches (consistency pairs read every row)."""
+    import ladderae
+
+    name = f"{job['row']}-{job['labels']}-b{job['batch_size']}-{'-'.join(map(str, job['encoder']))}.json"
+    path = out / "floors" / name
+    if not path.exists():
+        model = ladderae.LadderNetwork(784, encoder=job["encoder"], seed=0,
+                                       **model_kwargs(job["row"], job["labels"], job["encoder"]))
+        batch = job["batch_size"]
+        shapes = dense_shapes(model.graph, batch, batch) if model.network.trains_parts_apart else dense_shapes(
+            model.graph, 0, 2 * batch)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"floor_seconds": matmul_floor_seconds(shapes), "shapes": shapes}))
+    return json.loads(path.read_text())["floor_seconds"]
+
+
+def x_floor(result, out):
+    """A run's s/epoch over its floor's: the step floor times the steps of an epoch (one per unlabelled batch)."""
+    job = result["job"]
+    steps = math.ceil((job["train_rows"] or 60000) / job["batch_size"])
+    return result["seconds_per_epoch"] / (steps * step_floor(job, out))
+
+
+def markdown(results, out):
     """The table: mean ± sd of the test error over draws per row, label count and budget, beside the papers'."""
     lines = ["Test error on all 10,000 test digits after the last epoch (batch-norm statistics recomputed over the "
              "training digits), mean ± sd over label draws (each draw a "
              "different balanced labelled set and seed); the learning rate decays linearly to 0 over the last third "
              "of each run's epochs. Paper: Rasmus et al. 2015 (ladder, 150 epochs; the widely quoted table), "
-             "Pezeshki et al. 2016 (ladder_amlp, their augmented-MLP combinator).", "",
-             "| row | labels | draws | budget | test error (%) | paper (%) | s/epoch | examples/s |",
-             "|---|---|---|---|---|---|---|---|"]
+             "Pezeshki et al. 2016 (ladder_amlp, their augmented-MLP combinator). s/epoch: training alone, timed in "
+             "the runs (other jobs may have shared the cores; `--speed` times a step with them free); x floor: s/epoch "
+             "over an epoch of the row's matmul floor (every product of a step, forward and both backward, jitted, "
+             "best of 5; `floors/`).", "",
+             "| row | labels | draws | budget | test error (%) | paper (%) | s/epoch | examples/s | x floor |",
+             "|---|---|---|---|---|---|---|---|---|"]
     groups = {}
     for r in results:
         groups.setdefault((r["job"]["row"], r["job"]["labels"], budget(r["job"])), []).append(r)
@@ -322,7 +352,8 @@ def markdown(results):
         lines.append(f"| {row} | {labels} | {len(runs)} | {spent} | "
                      f"{statistics.mean(errors):.2f}{spread} | {PAPER_ERRORS.get((row, labels), '')} | "
                      f"{statistics.median(r['seconds_per_epoch'] for r in runs):.1f} | "
-                     f"{statistics.median(r['examples_per_second'] for r in runs):.0f} |")
+                     f"{statistics.median(r['examples_per_second'] for r in runs):.0f} | "
+                     f"{statistics.median(x_floor(r, out) for r in runs):.2f} |")
     return "\n".join(lines)
 
 
@@ -402,7 +433,7 @@ def main(argv=None):
     else:
         results = [run_or_resume(job, out, log) for job in planned_jobs(args)]
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    table = markdown(results)
+    table = markdown(results, out)
     error_plots(results, out / "plots")
     (out / "results.md").write_text(table + "\n")
     log(table)

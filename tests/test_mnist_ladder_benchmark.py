@@ -46,7 +46,11 @@ def test_quick_benchmark_writes_a_row_and_reuses_it(tmp_path, data_root, monkeyp
     assert result["seconds_per_epoch"] > 0 and result["examples_per_second"] > 0
     speed = json.loads((tmp_path / "speed-jax.json").read_text())
     assert speed["ratio_to_floor"] == pytest.approx(speed["step_seconds"] / speed["floor_seconds"])
-    assert "| ladder | 100 | 1 | 1 epoch, 1,000 digits, net 784-32-16-10 |" in (tmp_path / "results.md").read_text()
+    table = (tmp_path / "results.md").read_text()
+    assert "| ladder | 100 | 1 | 1 epoch, 1,000 digits, net 784-32-16-10 |" in table
+    floor = json.loads((tmp_path / "floors" / "ladder-100-b100-32-16.json").read_text())["floor_seconds"]
+    x_floor = result["seconds_per_epoch"] / (10 * floor)  # 1,000 digits in batches of 100
+    assert table.splitlines()[-1].endswith(f" | {x_floor:.2f} |")
     for plot in ("test-error-100.png", "ladder-100-draw0-1ep-1000rows-denoised.png"):
         assert (tmp_path / "plots" / plot).stat().st_size > 0
 
