@@ -216,34 +216,56 @@ def run_or_resume(job, out, log):
     return result
 
 
-def dense_shapes(g, labelled, unlabelled):
-    """(inputs, outputs, rows) of each matrix product of a training step on a batch in parts: each encoder layer in
-    the clean and the corrupted pass of every row, each decoder layer once, on the unlabelled rows."""
+FORWARD, WEIGHT_GRADIENT, BOTH_GRADIENTS = 0, 1, 2  # the backward products a step computes for a product
+
+
+def step_products(network, labelled, unlabelled):
+    """``(inner, out, rows, backward)`` for each matrix product of a training step (of a model's `LadderNodes`:
+    the layers on its ``training_path``) on `labelled` + `unlabelled`
+    rows (a batch in parts; a mixed batch: ``labelled=0`` and every row unlabelled), `backward` the backward
+    products it also computes (`FORWARD` only, `WEIGHT_GRADIENT`, `BOTH_GRADIENTS`):
+
+    - encoder, labelled rows: the corrupted pass, through the cross-entropy, with gradients; the clean pass
+      feeds only the training accuracy, forward alone;
+    - encoder, unlabelled rows: with pairs, both passes with gradients (the denoising costs read the corrupted
+      pass through the decoder and the clean pass as their targets); without pairs only the clean pass runs,
+      forward, for the running statistics (nothing reads the corrupted one, so it is not computed);
+    - decoder: on the unlabelled rows, with gradients;
+    - the first layer computes no input gradient (its input is the data).
+    """
     from ladderae import graph as graph_lib
 
-    shapes = []
-    for node in graph_lib.flow_order(g)[1:]:
-        if g.nodes[node]["layer"] == "dense":
-            below = graph_lib.layer_input_shape(g, node)[0]
-            if g.nodes[node]["role"] in ("encoder", "latent"):
-                shapes += [(below, g.nodes[node]["units"], labelled + unlabelled)] * 2
-            else:
-                shapes.append((below, g.nodes[node]["units"], unlabelled))
-    return shapes
+    g = network.graph
+    paired = bool(network.pairs)
+    encoder_passes = [(labelled, BOTH_GRADIENTS), (labelled, FORWARD)]
+    encoder_passes += [(unlabelled, BOTH_GRADIENTS)] * 2 if paired else [(unlabelled, FORWARD)]
+    products = []
+    for node in network.training_path:
+        if g.nodes[node]["layer"] != "dense":
+            continue
+        below, units = graph_lib.layer_input_shape(g, node)[0], g.nodes[node]["units"]
+        first = graph_lib.flow_predecessor(g, node) == graph_lib.INPUT
+        passes = encoder_passes if g.nodes[node]["role"] in ("encoder", "latent") else [(unlabelled, BOTH_GRADIENTS)]
+        products += [(below, units, rows, min(backward, WEIGHT_GRADIENT) if first else backward)
+                     for rows, backward in passes if rows]
+    return products
 
 
-def matmul_floor_seconds(shapes, trials=5, repeats=20):
-    """Best time of one step's matrix products on this backend (forward and both backward ones, jitted)."""
+def matmul_floor_seconds(products, trials=5, repeats=20):
+    """Best time of one step's matrix products on this backend (`step_products`: each forward and the backward
+    ones the step computes, jitted)."""
     import keras
     import numpy as np
     from keras import ops
 
     rng = np.random.default_rng(0)
-    products = []
-    for inner, out, rows in shapes:
-        products += [((rows, inner), (inner, out)), ((rows, out), (out, inner)), ((inner, rows), (rows, out))]
+    shapes = []
+    for inner, out, rows, backward in products:
+        # forward, weight gradient, input gradient
+        shapes += [((rows, inner), (inner, out)), ((inner, rows), (rows, out)), ((rows, out), (out, inner))][
+            : 1 + backward]
     operands = [(ops.convert_to_tensor(rng.random(a, dtype=np.float32)),
-                 ops.convert_to_tensor(rng.random(b, dtype=np.float32))) for a, b in products]
+                 ops.convert_to_tensor(rng.random(b, dtype=np.float32))) for a, b in shapes]
 
     def step(operands):
         return [ops.matmul(a, b) for a, b in operands]
@@ -287,7 +309,7 @@ def speed(args, log):
         start = time.perf_counter()
         model.fit(data, epochs=1, verbose=0, shuffle=False)
         step = min(step, (time.perf_counter() - start) / args.speed_steps)
-    floor = matmul_floor_seconds(dense_shapes(model.graph, args.batch_size, args.batch_size))
+    floor = matmul_floor_seconds(step_products(model.network, args.batch_size, args.batch_size))
     batch = 2 * args.batch_size
     result = {"backend": keras.backend.backend(), "load_average": os.getloadavg()[0], "cores": os.cpu_count(),
               "rows_per_step": batch, "step_seconds": step,
@@ -317,10 +339,10 @@ def step_floor(job, out):
         model = ladderae.LadderNetwork(784, encoder=job["encoder"], seed=0,
                                        **model_kwargs(job["row"], job["labels"], job["encoder"]))
         batch = job["batch_size"]
-        shapes = dense_shapes(model.graph, batch, batch) if model.network.trains_parts_apart else dense_shapes(
-            model.graph, 0, 2 * batch)
+        products = step_products(model.network, batch, batch) if model.network.trains_parts_apart else step_products(
+            model.network, 0, 2 * batch)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"floor_seconds": matmul_floor_seconds(shapes), "shapes": shapes}))
+        path.write_text(json.dumps({"floor_seconds": matmul_floor_seconds(products), "products": products}))
     return json.loads(path.read_text())["floor_seconds"]
 
 
@@ -339,8 +361,8 @@ def markdown(results, out):
              "of each run's epochs. Paper: Rasmus et al. 2015 (ladder, 150 epochs; the widely quoted table), "
              "Pezeshki et al. 2016 (ladder_amlp, their augmented-MLP combinator). s/epoch: training alone, timed in "
              "the runs (other jobs may have shared the cores; `--speed` times a step with them free); x floor: s/epoch "
-             "over an epoch of the row's matmul floor (every product of a step, forward and both backward, jitted, "
-             "best of 5; `floors/`).", "",
+             "over an epoch of the row's matmul floor (the products a step computes, each forward and the backward ones "
+             "where a gradient flows, jitted, best of 5; `floors/`).", "",
              "| row | labels | draws | budget | test error (%) | paper (%) | s/epoch | examples/s | x floor |",
              "|---|---|---|---|---|---|---|---|---|"]
     groups = {}

@@ -30,11 +30,20 @@ def test_rows_take_the_papers_settings_for_their_label_count():
     assert model.graph.edges["x", "x_hat"]["combinator"] == "amlp"
 
 
-def test_the_floor_counts_both_encoder_passes_of_every_row_and_the_decoder_once_on_the_unlabelled_rows():
-    model = ladderae.LadderNetwork(784, encoder=[1000, 500])
-    assert mnist_ladder.dense_shapes(model.graph, 100, 60) == [
-        (784, 1000, 160), (784, 1000, 160), (1000, 500, 160), (1000, 500, 160), (500, 10, 160), (500, 10, 160),
-        (10, 500, 60), (500, 1000, 60), (1000, 784, 60)]
+def test_the_floor_lists_the_products_a_step_computes_with_the_backward_ones_it_needs():
+    f, w, both = mnist_ladder.FORWARD, mnist_ladder.WEIGHT_GRADIENT, mnist_ladder.BOTH_GRADIENTS
+    ladder = ladderae.LadderNetwork(784, encoder=[1000, 500])
+    # per encoder layer: labelled corrupted (gradients), labelled clean (accuracy only), unlabelled corrupted and
+    # clean (gradients: the decoder's costs read both); e1 computes no input gradient; the decoder on the 60 rows
+    assert mnist_ladder.step_products(ladder.network, 100, 60) == [
+        (784, 1000, 100, w), (784, 1000, 100, f), (784, 1000, 60, w), (784, 1000, 60, w),
+        (1000, 500, 100, both), (1000, 500, 100, f), (1000, 500, 60, both), (1000, 500, 60, both),
+        (500, 10, 100, both), (500, 10, 100, f), (500, 10, 60, both), (500, 10, 60, both),
+        (10, 500, 60, both), (500, 1000, 60, both), (1000, 784, 60, both)]
+    supervised = ladderae.LadderNetwork(784, encoder=[1000], pairing=None)
+    assert mnist_ladder.step_products(supervised.network, 100, 60) == [  # the unlabelled rows: running statistics only
+        (784, 1000, 100, w), (784, 1000, 100, f), (784, 1000, 60, f),
+        (1000, 10, 100, both), (1000, 10, 100, f), (1000, 10, 60, f)]
 
 
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="the benchmark runs its own JAX subprocesses: one pass")

@@ -5,11 +5,14 @@ Every node of a `LadderAE(...).graph` names the layer that makes it (``layer``,
 conv layer in its im2col form, a transposed conv in its col2im form). A pair
 kind may add layers of its own (a stochastic pair: its posterior and prior
 heads and the projection back to d_i's width); they are counted from the
-layers the kind itself makes for that edge, so the floor follows the kind. Training
-costs about 3x the forward multiply-adds, 2 FLOP each. The floor is that work
-at the machine's own float32 matmul rate at those shapes (NumPy/OpenBLAS,
-forward and both backward products, best of several trials), measured once and
-kept beside the runs.
+layers the kind itself makes for that edge, so the floor follows the kind. A
+training step computes each product forward, its weight gradient and its input
+gradient, 2 FLOP per multiply-add each, except the input gradient of the first
+layer, which reads the data: nothing asks for it, and autodiff does not compute
+it (counting it, as "3x the forward" would, put the floor 10-15% too low for
+these MLPs, whose first layer holds a third of the weights). The floor is that
+work at the machine's own float32 matmul rate at those shapes (NumPy/OpenBLAS,
+the same products, best of several trials), measured once and kept beside the runs.
 """
 
 import json
@@ -24,8 +27,14 @@ from ladderae import pair_kinds
 
 def matmuls(g):
     """Per example, one ``(rows, inner, out)`` product per layer, the pairs' own layers last: rows * inner * out
-    multiply-adds each."""
+    multiply-adds each. The first is the first layer's, on the data."""
     return _node_matmuls(g) + _pair_matmuls(g)
+
+
+def _backward_products(index):
+    """How many backward products a training step computes for product `index` of `matmuls`: the weight gradient,
+    and the input gradient unless its input is the data (the first)."""
+    return 1 if index == 0 else 2
 
 
 def _node_matmuls(g):
@@ -63,8 +72,9 @@ def _pair_matmuls(g):
 
 
 def training_flops_per_example(g):
-    """6 x multiply-adds: forward (2 FLOP per multiply-add) plus backward (about twice the forward)."""
-    return 6 * sum(rows * inner * out for rows, inner, out in matmuls(g))
+    """2 FLOP per multiply-add of each product forward and of each backward product a step computes."""
+    return sum(2 * (1 + _backward_products(i)) * rows * inner * out
+               for i, (rows, inner, out) in enumerate(matmuls(g)))
 
 
 def matmul_gflops(g, batch, repeats=30, trials=5):
@@ -78,9 +88,11 @@ def matmul_gflops(g, batch, repeats=30, trials=5):
 
     rng = np.random.default_rng(0)
     flops, seconds = 0, 0.0
-    for rows, inner, out in matmuls(g):
+    for i, (rows, inner, out) in enumerate(matmuls(g)):
         m = batch * rows
-        for a_shape, b_shape in (((m, inner), (inner, out)), ((m, out), (out, inner)), ((inner, m), (m, out))):
+        # forward, weight gradient, then (not for the first layer) input gradient
+        products = (((m, inner), (inner, out)), ((inner, m), (m, out)), ((m, out), (out, inner)))
+        for a_shape, b_shape in products[: 1 + _backward_products(i)]:
             a, b = rng.random(a_shape, dtype=np.float32), rng.random(b_shape, dtype=np.float32)
             a @ b
             best = math.inf
