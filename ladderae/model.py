@@ -241,10 +241,8 @@ class LadderAE(CheckedLoops, SavedNoiseState, GraphBacked, HierarchyMethods, Lat
 
     def _forward(self, inputs, training, samples):
         h = self._flatten(inputs)
-        if samples > 1:
-            h = ops.concatenate([h] * samples, axis=0)
-        eps = self._draw_noise(ops.shape(h)[0]) if self.variational else None
-        out = self.network.forward(h, eps, training)
+        eps = self._draw_noise(ops.shape(h)[0] * samples) if self.variational else None
+        out = self.network.forward(h, eps, training, samples)
         out["reconstruction"] = ops.reshape(self.likelihood(out[graph_lib.OUTPUT]), (-1, *self._data_shape))
         return out
 

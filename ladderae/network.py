@@ -152,9 +152,24 @@ class NodeNetwork:
             h = out[node]
         return out
 
-    def forward(self, h, eps, training):
-        """The full walk from the input; a training pass adds what each pair kind computes."""
-        out = self.walk(self.order[1:], h, eps, training=training)
+    def forward(self, h, eps, training, samples=1):
+        """The full walk from the input; a training pass adds what each pair kind computes.
+
+        With `samples` > 1 (the ``iwae`` objective's k), z and the layers above
+        it run on `samples` copies of the batch, sample-major (`eps` has a row
+        per copy), while the layers below z run once and their activations are
+        repeated: the outputs of running every layer on the repeated batch
+        (batch statistics of a repeated batch are its own), with the encoder's
+        work and its gradients done once instead of k times.
+        """
+        if samples > 1:
+            below = self.order[1 : self.order.index(graph_lib.LATENT)]
+            once = self.walk(below, h, eps, training=training)
+            out = {name: ops.concatenate([value] * samples, axis=0) for name, value in once.items()}
+            h = out[below[-1]] if below else ops.concatenate([h] * samples, axis=0)
+            out.update(self.walk(self.order[len(below) + 1 :], h, eps, context=out, training=training))
+        else:
+            out = self.walk(self.order[1:], h, eps, training=training)
         if training:
             for kind, (e, d, data) in zip(self.kinds, self.pairs):
                 out.update(kind.forward(self, out, e, d, data, eps))

@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
-from conftest import fixed_weights
+from conftest import fixed_weights, gradients
 from keras import ops
 
 import ladderae
@@ -15,8 +15,8 @@ X = (RNG.random((64, 10)) > 0.5).astype("float32")
 
 
 def build(k, **kwargs):
-    model = ladderae.LadderAE(10, encoder=[8, 6], latent_dim=3, seed=0, objective="iwae", k=k,
-                              **({"pairing": "none"} | kwargs))
+    model = ladderae.LadderAE(10, seed=0, objective="iwae", k=k,
+                              **({"encoder": [8, 6], "latent_dim": 3, "pairing": "none"} | kwargs))
     return fixed_weights(model, 0.5)
 
 
@@ -42,6 +42,48 @@ def test_the_loss_is_the_k_sample_bound_worked_out_in_numpy(k):
     expected = numpy_bound(model, X, out, k).mean()
     assert float(ops.convert_to_numpy(terms["loss"])) == pytest.approx(expected, rel=1e-5)
     assert float(ops.convert_to_numpy(terms["neg_iwae"])) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"pairing": "mirror", "stop_gradient": "none"},  # a consistency pair reads the repeated encoder side
+    {"pairing": "mirror", "stop_gradient": "local", "batch_norm": True},  # a re-run of the inner layers; batch stats
+    {"latent_dim": [4, 3], "pairing": "mirror", "pair_kind": "stochastic", "batch_norm": True},  # merges below z
+], ids=["consistency", "local-batchnorm", "hierarchy"])
+def test_the_layers_below_z_run_once_and_give_what_the_repeated_batch_gives(kwargs):
+    """The k samples' pass equals a one-sample pass over the batch repeated k times, with the same noise: every
+    activation, the loss and each variable's gradient (the encoder's work done once, not k times)."""
+    model = build(4, **kwargs)
+    repeated = ladderae.LadderAE.from_config({**model.get_config(), "objective": "elbo", "k": 1})
+    repeated.set_weights(model.get_weights())
+    noise = {}
+
+    def fixed(network):  # the same draws, call by call, in both passes
+        calls = iter(range(100))
+        network.noise = lambda shape: noise.setdefault((next(calls), *shape), RNG.normal(size=shape).astype("f4"))
+
+    x4 = np.concatenate([X] * 4)
+    z_noise = RNG.normal(size=(len(x4), model.latent_dim)).astype("float32")
+    outputs = {}
+    walked, walk = [], model.network.walk
+    model.network.walk = lambda nodes, h, *args, **kw: walked.append((nodes[0], h.shape[0])) or walk(nodes, h, *args,
+                                                                                                       **kw)
+    for name, m, x, samples in (("once", model, X, 4), ("repeated", repeated, x4, 1)):
+        fixed(m.network)
+        m._draw_noise = lambda rows: z_noise[:rows]
+        outputs[name] = m._forward(x, True, samples)
+    assert walked[:2] == [("e1", len(X)), ("z", 4 * len(X))]  # the encoder on the batch, z on its 4 copies
+    assert set(outputs["once"]) == set(outputs["repeated"])
+    for key, value in outputs["repeated"].items():
+        np.testing.assert_allclose(ops.convert_to_numpy(outputs["once"][key]), ops.convert_to_numpy(value),
+                                   rtol=1e-5, atol=1e-5, err_msg=key)
+    losses = {}
+    for name, m, x, samples in (("once", model, X, 4), ("repeated", repeated, x4, 1)):
+        fixed(m.network)
+        m._draw_noise = lambda rows: z_noise[:rows]
+        losses[name] = gradients(m, lambda m=m, x=x, samples=samples: m.loss_terms(
+            x if samples == 1 else X, m._forward(x, True, samples), 0)["neg_elbo"])
+    for key, value in losses["repeated"].items():
+        np.testing.assert_allclose(losses["once"][key], value, rtol=1e-4, atol=1e-5, err_msg=key)
 
 
 def test_k1_equals_the_elbo_objective_in_expectation():
