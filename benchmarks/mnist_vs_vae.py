@@ -139,12 +139,13 @@ def _logger(out):
     return log
 
 
-def _floor(args, run, g, name):
-    """The epoch floor of graph `g` on this data at the run's batch size, its matmul rate kept under `name`."""
+def _floor(args, run, g, name, samples=1):
+    """The epoch floor of graph `g` on this data at the run's batch size, its matmul rate kept under `name`;
+    `samples`: the ``iwae`` objective's k (z and what lies above it run k times)."""
     timing = {"repeats": 1, "trials": 1} if args.quick else {}  # --quick: a rough rate is enough
     gflops = floor.saved_matmul_gflops(run.out / "runs", name, g, args.batch_size, **timing)
-    return {"flops_per_example": floor.training_flops_per_example(g), "matmul_gflops": gflops,
-            "floor_seconds": floor.epoch_floor_seconds(g, args.train_size, gflops)}
+    return {"flops_per_example": floor.training_flops_per_example(g, samples), "matmul_gflops": gflops,
+            "floor_seconds": floor.epoch_floor_seconds(g, args.train_size, gflops, samples)}
 
 
 def _preset_graph(sizes, preset):
@@ -181,8 +182,11 @@ def iwae_protocol(args, run, sizes, log):
     results = _run_all(run, planned)
     if args.train_only:
         return None
+    g = _preset_graph(sizes, "iwae")
+    floors = {spec.row: _floor(args, run, g, "iwae", spec.kwargs.get("k", 1) if spec.kwargs else 1)
+              for spec, _ in planned}
     return {"chosen": chosen, "best_mode": best_mode, "runs": results, "summary": report.summarize(results),
-            "floor": _floor(args, run, _preset_graph(sizes, "iwae"), "iwae"), "skipped": skipped}
+            "floor": _floor(args, run, g, "iwae"), "floors": floors, "skipped": skipped}
 
 
 def _row_models(planned, sizes):

@@ -227,6 +227,9 @@ def test_the_floor_counts_every_layer_of_the_graph():
     conv = ladderae.LadderAE(input_shape=(28, 28, 1), conv=[16], encoder=[8], latent_dim=4, pairing="none").graph
     conv_macs = (14 * 14 * 9 * 1 * 16) + (14 * 14 * 16 * 8) + 2 * 8 * 4 + 4 * 8 + 8 * 14 * 14 * 16 + 14 * 14 * 16 * 9
     assert floor.training_flops_per_example(conv) == 6 * conv_macs - 2 * 14 * 14 * 9 * 1 * 16
+    # The iwae objective's k samples: the layers below z once, z's heads and the decoder k times.
+    above = 2 * 256 * 32 + 32 * 256 + 256 * 512 + 512 * 784
+    assert floor.training_flops_per_example(wide, samples=50) == floor.training_flops_per_example(wide) + 49 * 6 * above
 
 
 # ------------------------------------------------------------------ --quick end to end
@@ -265,3 +268,5 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
     table = (tmp_path / "results.md").read_text()
     assert "| plain VAE (Keras, baseline) |" in table and "| ladderae, no pairs |" in table and "86.76" in table
     assert result["floor"]["floor_seconds"] > 0
+    assert {row: f["floor_seconds"] for row, f in result["floors"].items()} == {
+        spec.BASELINE: result["floor"]["floor_seconds"], spec.NO_PAIRS: result["floor"]["floor_seconds"]}

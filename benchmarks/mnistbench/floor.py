@@ -71,9 +71,12 @@ def _pair_matmuls(g):
     return out
 
 
-def training_flops_per_example(g):
-    """2 FLOP per multiply-add of each product forward and of each backward product a step computes."""
-    return sum(2 * (1 + _backward_products(i)) * rows * inner * out
+def training_flops_per_example(g, samples=1):
+    """2 FLOP per multiply-add of each product forward and of each backward product a step computes; with
+    `samples` (the ``iwae`` objective's k) the layers below z count once and z, the decoder and the pairs' layers
+    `samples` times, as the model runs them."""
+    below_z = graph_lib.flow_order(g).index(graph_lib.LATENT) - 1  # the first products: the layers below z
+    return sum(2 * (1 + _backward_products(i)) * rows * inner * out * (1 if i < below_z else samples)
                for i, (rows, inner, out) in enumerate(matmuls(g)))
 
 
@@ -116,6 +119,7 @@ def saved_matmul_gflops(folder, name, g, batch, **timing):
     return json.loads(path.read_text())["matmul_gflops"]
 
 
-def epoch_floor_seconds(g, examples, gflops):
-    """Seconds one epoch of `examples` training examples cannot go below at `gflops`."""
-    return examples * training_flops_per_example(g) / (gflops * 1e9)
+def epoch_floor_seconds(g, examples, gflops, samples=1):
+    """Seconds one epoch of `examples` training examples cannot go below at `gflops` (`samples`: as in
+    `training_flops_per_example`)."""
+    return examples * training_flops_per_example(g, samples) / (gflops * 1e9)
