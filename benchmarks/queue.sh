@@ -48,6 +48,8 @@ ladder() {  # mnist_ladder.py arguments
   PYTHONPATH=$LADDER_WT nice -n 10 "$PY" mnist_ladder.py "$@" --out "$LADDER_WT/benchmarks/results/ladder"
 }
 
+ladder --labels 100 --draws 2 --epochs 150 --rows ladder
+ladder --labels 100 --draws 1 --epochs 150 --rows supervised   # a supervised figure beside the ladder's soonest
 ladder --labels 100 --draws 3 --epochs 150 --rows ladder
 ladder --labels 100 --draws 3 --epochs 150 --rows supervised
 ladder --labels 1000 all --draws 1 --epochs 30 --rows ladder   # one draw of each first: every row has a figure soonest
