@@ -9,7 +9,7 @@ layers the kind itself makes for that edge, so the floor follows the kind. A
 training step computes each product forward, its weight gradient and its input
 gradient, 2 FLOP per multiply-add each, except the input gradient of the first
 layer, which reads the data: nothing asks for it, and autodiff does not compute
-it (counting it, as "3x the forward" would, put the floor 10-15% too low for
+it (counting it, as "3x the forward" would, put the floor 10-15% too high for
 these MLPs, whose first layer holds a third of the weights). The floor is that
 work at the machine's own float32 matmul rate at those shapes (NumPy/OpenBLAS,
 the same products, best of several trials), measured once and kept beside the runs.
