@@ -40,11 +40,13 @@ import math
 import os
 import pathlib
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from mnistbench.run import run_job  # noqa: E402
 
 # labels -> (the full ladder's lambdas at depth 0, depth 1 and every depth above, noise std, the Gamma-model's
 # lambda): the paper's (on 784-1000-500-250-250-250-10, 100 labels: 1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1).
@@ -204,12 +206,9 @@ def run_or_resume(job, out, log):
     job = {**job, "workdir": str(out / "work" / name), "plots": str(out / "plots")}
     log(f"{name}: {'resuming' if (out / 'work' / name / 'history.csv').exists() else 'starting'}")
     check_workdir(pathlib.Path(job["workdir"]), job)
-    env = {**os.environ, "KERAS_BACKEND": job["backend"], "TF_CPP_MIN_LOG_LEVEL": "3"}
-    with open(out / "logs" / f"{name}.log", "a") as f:
-        proc = subprocess.run([sys.executable, __file__, "--_run", json.dumps(job)], env=env, stdout=f,
-                              stderr=subprocess.STDOUT)
-    if proc.returncode:
-        raise RuntimeError(f"{name} failed (exit {proc.returncode}); see {out / 'logs' / f'{name}.log'}")
+    status = run_job(pathlib.Path(__file__).resolve(), job, job["backend"], out / "logs" / f"{name}.log")
+    if status:
+        raise RuntimeError(f"{name} failed (exit {status}); see {out / 'logs' / f'{name}.log'}")
     result = json.loads((pathlib.Path(job["workdir"]) / "result.json").read_text())
     path.write_text(json.dumps(result))
     log(f"{name}: test error {100 * result['test_error']:.2f}%, {result['seconds_per_epoch']:.1f} s/epoch")

@@ -159,6 +159,32 @@ def test_specs_saved_before_the_protocol_fields_existed_still_match():
     assert spec.RunSpec.from_json(old) == _tiny("ladderae", stages=None, adam_epsilon=None)
 
 
+def test_a_benchmark_killed_by_its_pid_ends_its_run_subprocess_too(tmp_path):
+    """Else the orphan trains on, and the benchmark's next start resumes the same run beside it."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = tmp_path / "job.py"  # stands for mnist_vs_vae.py --_run: writes its pid, then trains "forever"
+    script.write_text("import os, pathlib, sys, time\n"
+                      "pathlib.Path(sys.argv[2].strip('\"')).write_text(str(os.getpid()))\ntime.sleep(120)\n")
+    pid_file = tmp_path / "child.pid"
+    parent = subprocess.Popen([sys.executable, "-c", (
+        f"import sys; sys.path.insert(0, {str(REPO / 'benchmarks')!r}); from mnistbench.run import run_job; "
+        f"sys.exit(run_job({str(script)!r}, {str(pid_file)!r}, 'jax', {str(tmp_path / 'log')!r}))")])
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline and parent.poll() is None, (tmp_path / "log").read_text()
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 128 + signal.SIGTERM
+    time.sleep(0.5)  # run_job's Popen reaped the killed child before the parent exited
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+
+
 # ------------------------------------------------------------------ planning
 
 

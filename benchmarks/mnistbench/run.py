@@ -18,6 +18,7 @@ import os
 import pathlib
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -291,14 +292,27 @@ class Runner:
         result_path = workdir / "result.json"
         job = {"spec": spec.to_json(), "workdir": str(workdir), "plots": str(self.out / "plots"),
                "result": str(result_path), "train_only": self.train_only}
-        env = {**os.environ, "KERAS_BACKEND": spec.backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        with open(self.out / "logs" / f"{run_id}.log", "a") as log:
-            proc = subprocess.run([sys.executable, str(BENCHMARKS / "mnist_vs_vae.py"), "--_run", json.dumps(job)],
-                                  env=env, cwd=BENCHMARKS, stdout=log, stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
+        status = run_job(BENCHMARKS / "mnist_vs_vae.py", job, spec.backend, self.out / "logs" / f"{run_id}.log")
+        if status != 0:
             tail = (self.out / "logs" / f"{run_id}.log").read_text()[-3000:]
-            raise RuntimeError(f"{spec.label} failed (exit {proc.returncode}):\n{tail}")
+            raise RuntimeError(f"{spec.label} failed (exit {status}):\n{tail}")
         return None if self.train_only else json.loads(result_path.read_text())
+
+
+def _exit(signum, frame):
+    sys.exit(128 + signum)
+
+
+def run_job(script, job, backend, log_path):
+    """Runs ``script --_run <job as JSON>`` in a subprocess on `backend`, its output appended to `log_path`; returns
+    its exit status. A SIGTERM to this process ends the subprocess too (it becomes SystemExit here, and
+    `subprocess.run` kills its child on any exception), so a benchmark killed by its pid leaves no orphan training
+    on the run that its next start resumes: two processes would write one run's backup and history."""
+    signal.signal(signal.SIGTERM, _exit)
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with open(log_path, "a") as log:
+        return subprocess.run([sys.executable, str(script), "--_run", json.dumps(job)], env=env,
+                              cwd=pathlib.Path(script).parent, stdout=log, stderr=subprocess.STDOUT).returncode
 
 
 def child(job):
