@@ -16,7 +16,9 @@ Each pair mode's weight is chosen by a sweep on a validation split (the last
 `--protocol iwae` is Burda et al.'s protocol on their 784-200-200-50 tanh net:
 learning-rate stages (`--stages` S: 3^i epochs at 1e-3 * 10^(-i/7) for
 i < S; 8 stages are the paper's 3,280 epochs), batch 20, Adam eps 1e-4, k=5000
-on every test digit, with the pair weight the main table's sweep chose.
+on every test digit, with the pair weight the main table's sweep chose; then
+`--speed-rounds` paired rounds of its rows at batch 20 (the step time at k=50
+beside k=1), to be run with the cores free of other jobs (0 skips them).
 
 `--protocol hierarchical` is the main table's protocol (Adam 1e-3, batch 128,
 the same epochs for every row) for Sønderby et al.'s Ladder VAE on MNIST
@@ -183,10 +185,16 @@ def iwae_protocol(args, run, sizes, log):
     if args.train_only:
         return None
     g = _preset_graph(sizes, "iwae")
-    floors = {spec.row: _floor(args, run, g, "iwae", spec.kwargs.get("k", 1) if spec.kwargs else 1)
-              for spec, _ in planned}
+    first = {spec.row: spec for spec, _ in reversed(planned)}  # a row's first seed
+    floors = {row: _floor(args, run, g, "iwae", (spec.kwargs or {}).get("k", 1)) for row, spec in first.items()}
+    speed = _run_all(run, plan.plan_protocol_speed(args, chosen, best_mode))
+    configs = None
+    if speed:
+        configs = report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
+                                         baseline_backend=args.main_backend)
     return {"chosen": chosen, "best_mode": best_mode, "runs": results, "summary": report.summarize(results),
-            "floor": _floor(args, run, g, "iwae"), "floors": floors, "skipped": skipped}
+            "floor": _floor(args, run, g, "iwae"), "floors": floors, "skipped": skipped, "speed_runs": speed,
+            "speed": configs}
 
 
 def _row_models(planned, sizes):

@@ -241,6 +241,19 @@ def test_protocol_rows_pick_rows_by_name_and_name_an_unknown_one():
         plan.plan_protocol(args, {"none": {"weight": 0.3}}, "none", print)
 
 
+def test_protocol_speed_rounds_time_every_row_at_the_protocols_step_apart_from_its_runs():
+    args = _args("--protocol", "iwae", "--stages", "5", "--speed-rounds", "2", "--speed-epochs", "3")
+    planned = plan.plan_protocol_speed(args, {"none": {"weight": 0.3}}, "none")
+    trained = {s.row: s for s, _ in plan.plan_protocol(args, {"none": {"weight": 0.3}}, "none", print)}
+    assert [(s.seed, s.row) for s, _ in planned] == [(r, row) for r in (0, 1) for row in trained]  # paired rounds
+    for s, run_id in planned:
+        assert s.speed_only and s.epochs == 4 and run_id.startswith(f"iwae-speed-{s.seed}-")
+        t = trained[s.row]
+        same = dataclasses.replace(s, speed_only=False, seed=t.seed, epochs=t.epochs, stages=t.stages, plots=t.plots)
+        assert same == t  # the step the runs train with: batch, Adam's epsilon, steps per call, k
+    assert len({run_id for _, run_id in planned}) == len(planned)
+
+
 # ------------------------------------------------------------------ the floor
 
 
@@ -296,3 +309,11 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
     assert result["floor"]["floor_seconds"] > 0
     assert {row: f["floor_seconds"] for row, f in result["floors"].items()} == {
         spec.BASELINE: result["floor"]["floor_seconds"], spec.NO_PAIRS: result["floor"]["floor_seconds"]}
+    # The speed rounds after the runs: each row against its own floor, the step time beside it.
+    assert [c["row"] for c in result["speed"]] == [spec.BASELINE, spec.NO_PAIRS]
+    assert all(r["spec"]["speed_only"] and r["spec"]["batch_size"] == 20 for r in result["speed_runs"])
+    for c in result["speed"]:
+        assert c["x_floor"] == pytest.approx(c["median_epoch_seconds"] / result["floors"][c["row"]]["floor_seconds"])
+        assert c["ms_per_step"] == pytest.approx(1000 * c["median_epoch_seconds"] / -(-result["settings"][
+            "train_size"] // 20))
+    assert "Training speed with the cores free" in table and "| ms/step |" in table

@@ -104,14 +104,20 @@ def plan_main(args, chosen, best_mode):
     return out
 
 
+def _speed_rounds(args, preset, configs, weights, run_id, **overrides):
+    """Paired speed rounds: every ``(row, backend)`` of `configs` once per round, 1 warm-up epoch and
+    `--speed-epochs` timed ones, nothing scored; `run_id(round, row, backend)` names each run."""
+    return [(_spec(args, preset, row, weights, backend, r, speed_only=True, plots=False,
+                   epochs=1 + args.speed_epochs, **overrides), run_id(r, row, backend))
+            for r in range(args.speed_rounds) for row, backend in configs]
+
+
 def plan_speed(args, chosen):
     """Paired speed rounds on `wide`: every configuration once per round, 1 warm-up epoch and the timed ones."""
     configs = [(Row(BASELINE, kind="baseline"), "tensorflow"), (Row(NO_PAIRS, kwargs={"pairing": "none"}), "tensorflow")]
     configs += [(Row(NO_PAIRS, kwargs={"pairing": "none"}), b) for b in args.backends if b != "tensorflow"]
     configs += [(mirror(mode), args.main_backend) for mode in MODES]
-    return [(_spec(args, "wide", row, weights_of(chosen), backend, r, speed_only=True, plots=False,
-                   epochs=1 + args.speed_epochs), slug("speed", r, row.name, backend))
-            for r in range(args.speed_rounds) for row, backend in configs]
+    return _speed_rounds(args, "wide", configs, weights_of(chosen), lambda r, row, b: slug("speed", r, row.name, b))
 
 
 def saved_choice(path):
@@ -140,6 +146,20 @@ def picked_rows(every, names):
 
 # At batch 20 a step is short enough that Python's round trip shows: 50 steps per call measured 1.5x faster on JAX.
 PROTOCOL_STEPS_PER_EXECUTION = 50
+# The protocol's training step beyond the batch size, the same in its runs and its speed rounds.
+PROTOCOL_STEP = {"adam_epsilon": 1e-4, "steps_per_execution": PROTOCOL_STEPS_PER_EXECUTION}
+
+
+def _protocol_rows(args, best_mode, log):
+    """The protocol's rows that `--rows` picks and this ladderae runs; the others are logged as skipped."""
+    rows = []
+    for row in picked_rows(protocol_rows(best_mode), args.rows):
+        missing = missing_arguments(row)
+        if missing:
+            log(f"skipping {row.name!r}: LadderAE does not accept {', '.join(missing)} yet; it runs once it does")
+        else:
+            rows.append(row)
+    return rows
 
 
 def plan_protocol(args, chosen, best_mode, log):
@@ -149,17 +169,18 @@ def plan_protocol(args, chosen, best_mode, log):
     (names) picks some rows; rows whose LadderAE arguments this ladderae does
     not accept are left out, with a line in the log saying so; they run once it does.
     """
-    rows = []
-    for row in picked_rows(protocol_rows(best_mode), args.rows):
-        missing = missing_arguments(row)
-        if missing:
-            log(f"skipping {row.name!r}: LadderAE does not accept {', '.join(missing)} yet; it runs once it does")
-        else:
-            rows.append(row)
-    return [(_spec(args, "iwae", row, weights_of(chosen), args.main_backend, seed, stages=args.stages, adam_epsilon=1e-4,
-                   steps_per_execution=PROTOCOL_STEPS_PER_EXECUTION), slug("iwae", row.name, f"{args.stages}stages", seed))
+    rows = _protocol_rows(args, best_mode, log)
+    return [(_spec(args, "iwae", row, weights_of(chosen), args.main_backend, seed, stages=args.stages,
+                   **PROTOCOL_STEP), slug("iwae", row.name, f"{args.stages}stages", seed))
             for seed in range(args.seeds) for row in rows]
 
+
+def plan_protocol_speed(args, chosen, best_mode):
+    """Paired speed rounds of the protocol's rows at its batch size and step (the IWAE k=50 rows: the step time at
+    k=50 beside k=1), after its runs and apart from them: run them with the cores free of other jobs."""
+    configs = [(row, args.main_backend) for row in _protocol_rows(args, best_mode, lambda message: None)]
+    return _speed_rounds(args, "iwae", configs, weights_of(chosen), lambda r, row, b: slug("iwae-speed", r, row.name),
+                         **PROTOCOL_STEP)
 
 
 def plan_hierarchy(args):
@@ -173,6 +194,5 @@ def plan_hierarchy(args):
 def plan_hierarchy_speed(args):
     """Paired speed rounds of the hierarchical table's rows, after its runs (one job at a time: the cores free of
     other runs): every row once per round, 1 warm-up epoch and `--speed-epochs` timed ones, nothing scored."""
-    return [(_spec(args, "wide", row, {}, args.main_backend, r, speed_only=True, plots=False,
-                   epochs=1 + args.speed_epochs), slug("hierarchical-speed", r, row.name))
-            for r in range(args.speed_rounds) for row in picked_rows(hierarchy_rows(), args.rows)]
+    configs = [(row, args.main_backend) for row in picked_rows(hierarchy_rows(), args.rows)]
+    return _speed_rounds(args, "wide", configs, {}, lambda r, row, b: slug("hierarchical-speed", r, row.name))

@@ -53,6 +53,11 @@ def summarize(results):
     return summary
 
 
+# Under a table whose s/epoch comes from its training runs: those ran beside other jobs more often than not.
+TRAINING_EPOCHS_NOTE = ("s/epoch and x floor above: the training runs' own epochs, however loaded the machine was then "
+                        "(not speed figures); a speed section times the rows with the cores free.")
+
+
 def _layer_figures(result):
     """A hierarchy's per-layer figures in `result` (``kl_<latent>``, ``active_units_<latent>``), lowest layer first."""
     return [key for key in result if key.startswith(("kl_", "active_units_"))]
@@ -64,7 +69,7 @@ def summarize_speed(results, floor_seconds, baseline_backend="tensorflow"):
     by_round = {}
     for r in results:
         by_round.setdefault(r["spec"]["seed"], {})[(r["spec"]["row"], r["spec"]["backend"])] = r
-    train_size = results[0]["spec"]["train_size"]
+    train_size, batch_size = results[0]["spec"]["train_size"], results[0]["spec"]["batch_size"]
     configs = []
     for key in by_round[0]:
         times = [rnd[key]["median_epoch_seconds"] for rnd in by_round.values() if key in rnd]
@@ -74,6 +79,7 @@ def summarize_speed(results, floor_seconds, baseline_backend="tensorflow"):
         floor = floor_seconds[key[0]] if isinstance(floor_seconds, dict) else floor_seconds
         configs.append({"row": key[0], "backend": key[1], "median_epoch_seconds": median,
                         "examples_per_second": train_size / median, "ratio": statistics.median(ratios),
+                        "ms_per_step": 1000 * median / -(-train_size // batch_size),
                         "ratios": ratios, "floor_seconds": floor, "x_floor": median / floor})
     return configs
 
@@ -165,7 +171,9 @@ def protocol_markdown(report):
             f"| {_fmt(e['delta_iwae_nll'])} |")
     for message in report["skipped"]:
         lines.append(f"\nNot run: {message}.")
-    return "\n".join(lines) + "\n"
+    lines += ["", TRAINING_EPOCHS_NOTE]
+    return "\n".join(lines + _speed_section(report, "floor: the row's own, as above (k samples: z and the decoder "
+                                                    "k times)")) + "\n"
 
 
 def _per_layer(entry, prefix, digits):
@@ -210,17 +218,24 @@ def hierarchy_markdown(report):
             f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {_fmt(e['median_epoch_seconds'])} "
             f"| {_fmt(e['speed_vs_baseline'])} | {floor_seconds:.2f} "
             f"| {e['median_epoch_seconds'][0] / floor_seconds:.1f} | {_fmt(e['delta_iwae_nll'])} |")
-    lines += ["", "s/epoch and x floor above: the training runs' own epochs, timed while other jobs shared the cores."]
-    if report.get("speed"):
-        lines += ["", f"## Training speed with the cores free (batch {s['batch_size']}, {s['train_size']:,} digits "
-                  "per epoch)", "", f"Paired: {s['speed_rounds']} rounds, each running every row once, one at a "
-                  f"time (1 warm-up epoch excluded, then {s['speed_epochs']} timed, the training runs' pipeline and "
-                  "callbacks); median over rounds; ratio = the Keras VAE's s/epoch over the row's in the same round; "
-                  "floor: the row's own matmul floor as above.", "",
-                  "| row | backend | median s/epoch | examples/s | speed vs baseline (x) | floor s/epoch | x floor |",
-                  "|---|---|---|---|---|---|---|"]
-        for c in report["speed"]:
-            lines.append(f"| {c['row']} | {c['backend']} | {c['median_epoch_seconds']:.2f} "
-                         f"| {c['examples_per_second']:.0f} | {c['ratio']:.2f} | {c['floor_seconds']:.2f} "
-                         f"| {c['x_floor']:.2f} |")
-    return "\n".join(lines) + "\n"
+    lines += ["", TRAINING_EPOCHS_NOTE]
+    return "\n".join(lines + _speed_section(report, "floor: the row's own matmul floor as above")) + "\n"
+
+
+def _speed_section(report, floor_note):
+    """The "training speed with the cores free" section of a table with paired speed rounds (none without them)."""
+    s = report["settings"]
+    if not report.get("speed"):
+        return []
+    lines = ["", f"## Training speed with the cores free (batch {s['batch_size']}, {s['train_size']:,} digits "
+             "per epoch)", "", f"Paired: {s['speed_rounds']} rounds, each running every row once, one at a "
+             f"time (1 warm-up epoch excluded, then {s['speed_epochs']} timed, the training runs' pipeline and "
+             "callbacks); median over rounds; ratio = the Keras VAE's s/epoch over the row's in the same round; "
+             f"{floor_note}.", "",
+             "| row | backend | median s/epoch | ms/step | examples/s | speed vs baseline (x) | floor s/epoch "
+             "| x floor |", "|---|---|---|---|---|---|---|---|"]
+    for c in report["speed"]:
+        lines.append(f"| {c['row']} | {c['backend']} | {c['median_epoch_seconds']:.2f} | {c['ms_per_step']:.2f} "
+                     f"| {c['examples_per_second']:.0f} | {c['ratio']:.2f} | {c['floor_seconds']:.2f} "
+                     f"| {c['x_floor']:.2f} |")
+    return lines
