@@ -92,12 +92,16 @@ def parse(argv):
                    help="--protocol iwae: the main table's results.json whose validation choice it uses")
     p.add_argument("--speed-rounds", type=int, default=3, help="0 skips the speed section")
     p.add_argument("--speed-epochs", type=int, default=2)
+    p.add_argument("--speed-only", action="store_true",
+                   help="--protocol iwae or hierarchical: only the speed rounds (no training runs, no tables), to "
+                   "time the rows while the cores are free and tabulate later from the same --out")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--_run", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.train_only and args.protocol == "table":
-        p.error("--train-only is for --protocol iwae or hierarchical (the main table's sweep must be scored to plan "
-                "the rest)")
+    for flag in ("train_only", "speed_only"):
+        if getattr(args, flag) and args.protocol == "table":
+            p.error(f"--{flag.replace('_', '-')} is for --protocol iwae or hierarchical (the main table's sweep must "
+                    "be scored to plan the rest)")
     if args.quick:
         _quick(p, args)
     column = PROTOCOLS.index(args.protocol)
@@ -238,6 +242,12 @@ def main(argv=None):
     run = Runner(out, args.quick, log, train_only=args.train_only)
     sizes = plan.DataSizes.load(args.data_dir)
     plan.resolve(args, sizes)
+    if args.speed_only:
+        speed_plan = {"iwae": lambda: plan.plan_protocol_speed(args, *plan.saved_choice(pathlib.Path(args.choice_from))),
+                      "hierarchical": lambda: plan.plan_hierarchy_speed(args)}[args.protocol]()
+        _run_all(run, speed_plan)
+        log("ran the speed rounds (--speed-only): a run without it trains, scores and tabulates beside them")
+        return 0
     protocol = {"table": main_table, "iwae": iwae_protocol, "hierarchical": hierarchical}[args.protocol]
     body = protocol(args, run, sizes, log)
     if body is None:

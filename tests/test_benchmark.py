@@ -254,6 +254,13 @@ def test_protocol_speed_rounds_time_every_row_at_the_protocols_step_apart_from_i
     assert len({run_id for _, run_id in planned}) == len(planned)
 
 
+@pytest.mark.parametrize("flag", ["--train-only", "--speed-only"])
+def test_the_main_table_refuses_the_flags_of_the_protocols(flag, capsys):
+    with pytest.raises(SystemExit):
+        mnist_vs_vae.parse([flag])
+    assert f"{flag} is for --protocol iwae or hierarchical" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ the floor
 
 
@@ -300,8 +307,15 @@ def test_quick_benchmark_runs_every_row_and_fills_every_column(tmp_path, data_ro
 
 @quick_only_on_tensorflow
 def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_path, data_root):
-    assert mnist_vs_vae.main(["--quick", "--protocol", "iwae", "--out", str(tmp_path), "--data-dir",
-                              str(data_root), "--rows", spec.BASELINE, spec.NO_PAIRS]) == 0
+    argv = ["--quick", "--protocol", "iwae", "--out", str(tmp_path), "--data-dir", str(data_root), "--rows",
+            spec.BASELINE, spec.NO_PAIRS]
+    # --speed-only first (the cores free now, the table later): speed runs alone, which the full run then reuses.
+    assert mnist_vs_vae.main(argv + ["--speed-only"]) == 0
+    timed = {p.name: p.stat().st_mtime for p in (tmp_path / "runs").glob("iwae-speed-*.json")}
+    assert len(timed) == 2 and not (tmp_path / "results.md").exists()
+    assert not [p for p in (tmp_path / "runs").glob("*.json") if p.name not in timed and "floor" not in p.name]
+    assert mnist_vs_vae.main(argv) == 0
+    assert {p.name: p.stat().st_mtime for p in (tmp_path / "runs").glob("iwae-speed-*.json")} == timed
     result = json.loads((tmp_path / "results.json").read_text())
     assert {r["spec"]["epochs"] for r in result["runs"]} == {stage_epochs(2)}
     table = (tmp_path / "results.md").read_text()
