@@ -149,7 +149,7 @@ def _floor(args, run, g, name, samples=1):
     """The epoch floor of graph `g` on this data at the run's batch size, its matmul rate kept under `name`;
     `samples`: the ``iwae`` objective's k (z and what lies above it run k times)."""
     timing = {"repeats": 1, "trials": 1} if args.quick else {}  # --quick: a rough rate is enough
-    gflops = floor.saved_matmul_gflops(run.out / "runs", name, g, args.batch_size, **timing)
+    gflops = floor.saved_matmul_gflops(run.out / "runs", name, g, args.batch_size, samples, **timing)
     return {"flops_per_example": floor.training_flops_per_example(g, samples), "matmul_gflops": gflops,
             "floor_seconds": floor.epoch_floor_seconds(g, args.train_size, gflops, samples)}
 

@@ -278,6 +278,20 @@ def test_the_floor_counts_every_layer_of_the_graph():
     assert floor.training_flops_per_example(wide, samples=50) == floor.training_flops_per_example(wide) + 49 * 6 * above
 
 
+def test_the_floor_times_the_iwae_objectives_decoder_on_k_times_the_rows():
+    import ladderae
+
+    g = ladderae.LadderAE(input_shape=(784,), encoder=[200, 200], latent_dim=50, pairing="none").graph
+    once = floor.timed_products(g, batch=20)
+    assert once[0] == ((20, 784), (784, 200))  # e1 forward, then its weight gradient only (its input is the data)
+    assert once[1] == ((784, 20), (20, 200)) and once[2] == ((20, 200), (200, 200))
+    k50 = floor.timed_products(g, batch=20, samples=50)
+    assert len(k50) == len(once) == 1 + 1 + 3 * 5  # e1, e2, z's heads, d2, d1, x_hat
+    assert k50[:5] == once[:5]  # the layers below z: once per example
+    assert all(1000 in a for a, _ in k50[5:])  # z and above on 20 * 50 rows
+    assert k50[5] == ((1000, 200), (200, 100))  # the mean and log-variance heads together
+
+
 # ------------------------------------------------------------------ --quick end to end
 
 

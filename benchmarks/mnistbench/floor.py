@@ -71,17 +71,34 @@ def _pair_matmuls(g):
     return out
 
 
+def _below_z(g):
+    """How many of the first products of `matmuls` are the layers below z (run once per example under ``iwae``)."""
+    return graph_lib.flow_order(g).index(graph_lib.LATENT) - 1
+
+
 def training_flops_per_example(g, samples=1):
     """2 FLOP per multiply-add of each product forward and of each backward product a step computes; with
     `samples` (the ``iwae`` objective's k) the layers below z count once and z, the decoder and the pairs' layers
     `samples` times, as the model runs them."""
-    below_z = graph_lib.flow_order(g).index(graph_lib.LATENT) - 1  # the first products: the layers below z
-    return sum(2 * (1 + _backward_products(i)) * rows * inner * out * (1 if i < below_z else samples)
+    return sum(2 * (1 + _backward_products(i)) * rows * inner * out * (1 if i < _below_z(g) else samples)
                for i, (rows, inner, out) in enumerate(matmuls(g)))
 
 
-def matmul_gflops(g, batch, repeats=30, trials=5):
-    """The machine's float32 matrix-multiply rate at this graph's shapes and batch, forward and backward.
+def timed_products(g, batch, samples=1):
+    """The ``(a shape, b shape)`` products of one training step at `batch`: each layer forward, its weight gradient
+    and (not for the first) its input gradient; with `samples`, z and what lies above it on ``batch * samples``
+    rows, as the ``iwae`` objective runs them (larger products run at a higher rate: timing them at `batch` rows
+    would put the floor too high)."""
+    out = []
+    for i, (rows, inner, width) in enumerate(matmuls(g)):
+        m = batch * rows * (1 if i < _below_z(g) else samples)
+        products = (((m, inner), (inner, width)), ((inner, m), (m, width)), ((m, width), (width, inner)))
+        out += products[: 1 + _backward_products(i)]
+    return out
+
+
+def matmul_gflops(g, batch, samples=1, repeats=30, trials=5):
+    """The machine's float32 matrix-multiply rate over one training step's products (`timed_products`).
 
     Each product is timed `trials` times (`repeats` calls each) and its best
     trial counts: on a shared machine the floor is what the cores can do, not
@@ -91,31 +108,27 @@ def matmul_gflops(g, batch, repeats=30, trials=5):
 
     rng = np.random.default_rng(0)
     flops, seconds = 0, 0.0
-    for i, (rows, inner, out) in enumerate(matmuls(g)):
-        m = batch * rows
-        # forward, weight gradient, then (not for the first layer) input gradient
-        products = (((m, inner), (inner, out)), ((inner, m), (m, out)), ((m, out), (out, inner)))
-        for a_shape, b_shape in products[: 1 + _backward_products(i)]:
-            a, b = rng.random(a_shape, dtype=np.float32), rng.random(b_shape, dtype=np.float32)
-            a @ b
-            best = math.inf
-            for _ in range(trials):
-                start = time.perf_counter()
-                for _ in range(repeats):
-                    a @ b
-                best = min(best, time.perf_counter() - start)
-            seconds += best
-            flops += 2 * a_shape[0] * a_shape[1] * b_shape[1] * repeats
+    for a_shape, b_shape in timed_products(g, batch, samples):
+        a, b = rng.random(a_shape, dtype=np.float32), rng.random(b_shape, dtype=np.float32)
+        a @ b
+        best = math.inf
+        for _ in range(trials):
+            start = time.perf_counter()
+            for _ in range(repeats):
+                a @ b
+            best = min(best, time.perf_counter() - start)
+        seconds += best
+        flops += 2 * a_shape[0] * a_shape[1] * b_shape[1] * repeats
     return flops / seconds / 1e9
 
 
-def saved_matmul_gflops(folder, name, g, batch, **timing):
+def saved_matmul_gflops(folder, name, g, batch, samples=1, **timing):
     """`matmul_gflops`, measured once and kept in `folder` under `name` (a preset, or a row of the hierarchical
-    table), so that a resumed benchmark reports the same floor; `timing` goes to `matmul_gflops`."""
-    path = folder / f"floor-{name}-b{batch}.json"
+    table) and `samples`, so that a resumed benchmark reports the same floor; `timing` goes to `matmul_gflops`."""
+    path = folder / f"floor-{name}-b{batch}{'' if samples == 1 else f'-k{samples}'}.json"
     if not path.exists():
-        rate = matmul_gflops(g, batch, **timing)
-        path.write_text(json.dumps({"preset": name, "batch": batch, "matmul_gflops": rate}))
+        rate = matmul_gflops(g, batch, samples, **timing)
+        path.write_text(json.dumps({"preset": name, "batch": batch, "samples": samples, "matmul_gflops": rate}))
     return json.loads(path.read_text())["matmul_gflops"]
 
 
