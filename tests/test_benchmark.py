@@ -292,6 +292,25 @@ def test_the_floor_times_the_iwae_objectives_decoder_on_k_times_the_rows():
     assert k50[5] == ((1000, 200), (200, 100))  # the mean and log-variance heads together
 
 
+def test_the_hand_written_reference_step_learns_and_is_timed_against_the_floor(tmp_path):
+    import jax
+
+    import reference_step
+
+    init, step = reference_step.vae_step([784, 32], latent=4)
+    state, key = init(jax.random.key(0)), jax.random.key(1)
+    x = jax.numpy.asarray(np.random.default_rng(0).random((16, 784), dtype=np.float32) ** 4)  # mostly dark pixels
+    losses = []
+    for _ in range(60):
+        state, key, value = step(state, x, key)
+        losses.append(float(value))
+    assert 784 * 0.5 < losses[0] and np.mean(losses[-10:]) < 0.8 * losses[0]  # nats per example, going down
+    assert reference_step.main(["--steps", "2", "--trials", "1", "--rounds", "2", "--out", str(tmp_path / "r.json")]) == 0
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert len(result["rounds"]) == 2 and all(r["floor_ms"] > 0 for r in result["rounds"])
+    assert result["median_x_floor"] == pytest.approx(np.median([r["step_ms"] / r["floor_ms"] for r in result["rounds"]]))
+
+
 # ------------------------------------------------------------------ --quick end to end
 
 
