@@ -26,6 +26,7 @@ def test_rows_take_the_papers_settings_for_their_label_count():
         1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1]
     assert mnist_ladder.model_kwargs("ladder", "1000", [8])["noise_std"] == 0.2
     assert mnist_ladder.model_kwargs("gamma", "all", [8])["denoising_weight"] == 2.0
+    assert mnist_ladder.model_kwargs("gamma", "1000", [8])["noise_std"] == 0.3  # the full ladder's 0.2 is its own
     model = ladderae.LadderNetwork(784, encoder=[8, 4], **mnist_ladder.model_kwargs("ladder_amlp", "100", [8, 4]))
     assert model.graph.edges["x", "x_hat"]["combinator"] == "amlp"
 
