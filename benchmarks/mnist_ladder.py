@@ -48,13 +48,16 @@ sys.path.insert(0, str(HERE))
 
 from mnistbench.run import run_job  # noqa: E402
 
-# labels -> (the full ladder's lambdas at depth 0, depth 1 and every depth above, noise std, the Gamma-model's
-# lambda): the paper's (on 784-1000-500-250-250-250-10, 100 labels: 1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1).
+# labels -> (the full ladder's lambdas at depth 0, depth 1 and every depth above, the layers' noise std, the
+# Gamma-model's lambda): the paper's (on 784-1000-500-250-250-250-10, 100 labels: 1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1).
 PAPER_SETTINGS = {
     "100": ((1000, 10, 0.1), 0.3, 0.5),
     "1000": ((2000, 20, 0.1), 0.2, 10.0),
     "all": ((1000, 1, 0.01), 0.3, 2.0),
 }
+# The input's noise at every label count: the reference code's `--super-noise-std`, which its README's commands never
+# change (the second field of PAPER_SETTINGS is `--f-local-noise-std`, the layers' noise).
+INPUT_NOISE = 0.3
 # The Gamma-model's noise at every label count: the reference code's default (its README's commands set 0.2 for the
 # full ladder at 1,000 labels only). Its supervised baseline uses 0.5; the supervised row here keeps the ladder's
 # noise, so that it differs from the ladder by the decoder alone.
@@ -73,8 +76,9 @@ STATISTICS = ("test_error: batch-norm statistics recomputed after each epoch as 
 
 def model_kwargs(row, labels, encoder):
     """LadderNetwork arguments of a table row at a label count (the paper's settings for that count)."""
-    (first, second, rest), noise, gamma = PAPER_SETTINGS[labels]
+    (first, second, rest), layer_noise, gamma = PAPER_SETTINGS[labels]
     lambdas = [first, second] + [rest] * len(encoder)
+    noise = [INPUT_NOISE] + [layer_noise] * (len(encoder) + 1)  # x, each hidden layer, the classifier
     return {
         "supervised": {"pairing": None, "noise_std": noise},
         "consistency": {"pair_kind": "consistency", "noise_std": 0.0, "consistency_weight": 1.0},
