@@ -3,8 +3,9 @@
 # a new machine and it goes on from what is on disk (finished runs are skipped, unfinished ones resume or retrain).
 #   1. the hierarchical table (issue 13), from a worktree of HIER_COMMIT: train every run, then score them;
 #   2. the Ladder network at 100 labels and the paper's 150 epochs (issue 12): the full ladder on 3 label draws,
-#      then supervised only, then the full ladder at 1,000 and all labels at a reduced 30 epochs, from a worktree of
-#      LADDER_COMMIT (each run resumes from its last finished epoch);
+#      then supervised only, from a worktree of LADDER_COMMIT; then, from one of LADDER_NEW_COMMIT, the full ladder
+#      at 1,000 and all labels at a reduced 30 epochs and the other 100-label rows (each run resumes from its last
+#      finished epoch);
 #   3. the IWAE protocol at 6 stages (issue 14): baseline, no pairs and `mirror, none`, 3 seeds, from the IWAE
 #      protocol's worktree (benchmarks/long_runs.sh): train, then score;
 #   4. the IWAE protocol at 4 stages (40 epochs), every row, from a worktree of IWAE4_COMMIT: the IWAE k=50 objective
@@ -27,6 +28,8 @@ HIER_WT=${HIER_WT:-/work/bench-hier}
 HIER_COMMIT=${HIER_COMMIT:-72c498f}   # evaluate_hierarchy with the encoder run once per example
 LADDER_WT=${LADDER_WT:-/work/bench-ladder}
 LADDER_COMMIT=${LADDER_COMMIT:-1c045be}   # batches in parts: the decoder on the unlabelled rows (speed-jax.json timed it)
+LADDER_NEW_WT=${LADDER_NEW_WT:-/work/bench-ladder2}
+LADDER_NEW_COMMIT=${LADDER_NEW_COMMIT:-3b91aa8}   # the reference's noise at 1,000 labels: input 0.3, layers 0.2
 IWAE_WT=${IWAE_WT:-/work/bench-wt}
 IWAE_COMMIT=${IWAE_COMMIT:-e2a2434}   # the commit the 5-stage runs were trained and scored at
 IWAE4_WT=${IWAE4_WT:-/work/bench-iwae4}
@@ -43,22 +46,24 @@ table() {  # worktree commit out, then mnist_vs_vae.py arguments: train everythi
   PYTHONPATH=$wt nice -n 10 "$PY" mnist_vs_vae.py "$@" --out "$wt/benchmarks/results/$out"
 }
 
-ladder() {  # mnist_ladder.py arguments
-  [ -d "$LADDER_WT" ] || git -C "$MAIN" worktree add "$LADDER_WT" "$LADDER_COMMIT"
-  cd "$LADDER_WT/benchmarks"
-  PYTHONPATH=$LADDER_WT nice -n 10 "$PY" mnist_ladder.py "$@" --out "$LADDER_WT/benchmarks/results/ladder"
+ladder() {  # worktree commit, then mnist_ladder.py arguments
+  local wt=$1 commit=$2; shift 2
+  [ -d "$wt" ] || git -C "$MAIN" worktree add "$wt" "$commit"
+  cd "$wt/benchmarks"
+  PYTHONPATH=$wt nice -n 10 "$PY" mnist_ladder.py "$@" --out "$wt/benchmarks/results/ladder"
 }
 
 ladder_lane() {
   wait_for "${WAIT_LADDER:-}"
   table "$HIER_WT" "$HIER_COMMIT" hierarchical --protocol hierarchical --seeds 3 --epochs 10
-  ladder --labels 100 --draws 3 --epochs 150 --rows ladder
-  ladder --labels 100 --draws 3 --epochs 150 --rows supervised
-  ladder --labels 1000 all --draws 1 --epochs 30 --rows ladder   # one draw of each first: every row has a figure soonest
-  # The issue's other rows at 100 labels, one draw at the full budget: the second combinator first (the issue's
+  ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 100 --draws 3 --epochs 150 --rows ladder
+  ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 100 --draws 3 --epochs 150 --rows supervised
+  # The rows still to run, from the newer commit: one draw of each label count first (every row a figure soonest),
+  # then the issue's other rows at 100 labels, one draw at the full budget: the second combinator first (the issue's
   # candidate to beat the paper), then the Gamma-model and today's consistency pairs.
-  ladder --labels 100 --draws 1 --epochs 150 --rows ladder_amlp gamma consistency
-  ladder --labels 1000 all --draws 3 --epochs 30 --rows ladder
+  ladder "$LADDER_NEW_WT" "$LADDER_NEW_COMMIT" --labels 1000 all --draws 1 --epochs 30 --rows ladder
+  ladder "$LADDER_NEW_WT" "$LADDER_NEW_COMMIT" --labels 100 --draws 1 --epochs 150 --rows ladder_amlp gamma consistency
+  ladder "$LADDER_NEW_WT" "$LADDER_NEW_COMMIT" --labels 1000 all --draws 3 --epochs 30 --rows ladder
 }
 iwae_lane() {
   wait_for "${WAIT_IWAE:-}"
