@@ -92,13 +92,16 @@ def parse(argv):
                    help="--protocol iwae: the main table's results.json whose validation choice it uses")
     p.add_argument("--speed-rounds", type=int, default=3, help="0 skips the speed section")
     p.add_argument("--speed-epochs", type=int, default=2)
+    p.add_argument("--report-only", action="store_true",
+                   help="--protocol iwae or hierarchical: train nothing; tabulate the runs saved in --out (e.g. copied "
+                   "from the worktree that trained them), leaving out the planned runs not saved yet")
     p.add_argument("--speed-only", action="store_true",
                    help="--protocol iwae or hierarchical: only the speed rounds (no training runs, no tables), to "
                    "time the rows while the cores are free and tabulate later from the same --out")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--_run", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    for flag in ("train_only", "speed_only"):
+    for flag in ("train_only", "speed_only", "report_only"):
         if getattr(args, flag) and args.protocol == "table":
             p.error(f"--{flag.replace('_', '-')} is for --protocol iwae or hierarchical (the main table's sweep must "
                     "be scored to plan the rest)")
@@ -163,7 +166,15 @@ def _preset_graph(sizes, preset):
 
 
 def _run_all(run, planned):
-    return [run(spec, run_id, f"[{i}/{len(planned)}]") for i, (spec, run_id) in enumerate(planned, start=1)]
+    """The results of the planned runs that have one (every run, unless --report-only or --train-only)."""
+    results = [run(spec, run_id, f"[{i}/{len(planned)}]") for i, (spec, run_id) in enumerate(planned, start=1)]
+    return [r for r in results if r is not None]
+
+
+def _speed_rounds(run, planned):
+    """The speed runs of a section, or none when some were not run (--report-only): rounds are paired."""
+    speed = _run_all(run, planned)
+    return speed if len(speed) == len(planned) else []
 
 
 def main_table(args, run, sizes, log):
@@ -171,8 +182,7 @@ def main_table(args, run, sizes, log):
     chosen, best_mode = plan.choose(sweep)
     log(f"chosen weights: {chosen}; best mode: {best_mode}")
     results = _run_all(run, plan.plan_main(args, chosen, best_mode))
-    speed_plan = plan.plan_speed(args, chosen) if args.speed_rounds else []
-    speed = _run_all(run, speed_plan)
+    speed = _speed_rounds(run, plan.plan_speed(args, chosen) if args.speed_rounds else [])
     speed_section = None
     if speed:
         speed_section = _floor(args, run, _preset_graph(sizes, "wide"), "wide")
@@ -189,9 +199,9 @@ def iwae_protocol(args, run, sizes, log):
     if args.train_only:
         return None
     g = _preset_graph(sizes, "iwae")
-    first = {spec.row: spec for spec, _ in reversed(planned)}  # a row's first seed
-    floors = {row: _floor(args, run, g, "iwae", (spec.kwargs or {}).get("k", 1)) for row, spec in first.items()}
-    speed = _run_all(run, plan.plan_protocol_speed(args, chosen, best_mode))
+    first = {r["spec"]["row"]: r["spec"] for r in reversed(results)}  # a row's first seed
+    floors = {row: _floor(args, run, g, "iwae", (spec["kwargs"] or {}).get("k", 1)) for row, spec in first.items()}
+    speed = _speed_rounds(run, plan.plan_protocol_speed(args, chosen, best_mode))
     configs = None
     if speed:
         configs = report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
@@ -222,7 +232,7 @@ def hierarchical(args, run, sizes, log):
     baseline_twin = _preset_graph(sizes, "wide")
     floors = {row: _floor(args, run, getattr(model, "graph", baseline_twin), slug("hierarchical", row))
               for row, model in models.items()}
-    speed = _run_all(run, plan.plan_hierarchy_speed(args))
+    speed = _speed_rounds(run, plan.plan_hierarchy_speed(args))
     configs = None
     if speed:
         configs = report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
@@ -239,7 +249,7 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = _logger(out)
-    run = Runner(out, args.quick, log, train_only=args.train_only)
+    run = Runner(out, args.quick, log, train_only=args.train_only, report_only=args.report_only)
     sizes = plan.DataSizes.load(args.data_dir)
     plan.resolve(args, sizes)
     if args.speed_only:

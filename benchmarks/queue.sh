@@ -1,26 +1,35 @@
 #!/usr/bin/env bash
-# The long benchmark queue, one job at a time (two cores), each resumable: run this script again after a stop or on
-# a new machine and it goes on from what is on disk (finished runs are skipped, unfinished ones resume or retrain).
+# The long benchmark runs: each from a git worktree of a fixed commit (edits to ladderae/ in this checkout cannot
+# change a run half-way), each resumable: start the queue again after a stop or on a new machine and it goes on from
+# what is on disk (finished runs are skipped, unfinished ones resume from their last finished epoch).
+#
+#   nohup benchmarks/queue.sh run > /work/queue.log 2>&1 &   # train and score everything below, in two lanes
+#   benchmarks/queue.sh status                               # the runs in progress (not finished), epochs done
+#   benchmarks/queue.sh collect                              # finished runs into this checkout, tabulated here
+#
+# The Ladder lane:
 #   1. the hierarchical table (issue 13), from a worktree of HIER_COMMIT: train every run, then score them;
 #   2. the Ladder network at 100 labels and the paper's 150 epochs (issue 12): the full ladder on 3 label draws,
 #      then supervised only, from a worktree of LADDER_COMMIT; then, from one of LADDER_NEW_COMMIT, the full ladder
-#      at 1,000 and all labels at a reduced 30 epochs and the other 100-label rows (each run resumes from its last
-#      finished epoch);
-#   3. the IWAE protocol at 6 stages (issue 14): baseline, no pairs and `mirror, none`, 3 seeds, from the IWAE
-#      protocol's worktree (benchmarks/long_runs.sh): train, then score;
+#      at 1,000 and all labels at a reduced 30 epochs and the other 100-label rows.
+# The IWAE lane (issue 14):
+#   3. the IWAE protocol at 6 stages: baseline, no pairs and `mirror, none`, 3 seeds (seed 0 of every row first),
+#      from a worktree of IWAE_COMMIT, the 5-stage table's: train, then score;
 #   4. the IWAE protocol at 4 stages (40 epochs), every row, from a worktree of IWAE4_COMMIT: the IWAE k=50 objective
-#      rows cost about 8x a k=1 row per step (8.0 against 1.05 ms at batch 20, cores free), so they run at this
-#      smaller budget, beside the k=1 rows at the same one.
+#      rows cost about 8x a k=1 row per step, so they run at this smaller budget, beside the k=1 rows at the same one.
 #   Each stage count writes its own folder (iwae_protocol_<S>stages): a table's results.md holds its own runs only.
-# Two lanes run side by side: the Ladder network's jobs (1, 2) and the IWAE protocol's (3, 4). At batch 20 the IWAE
-# runs leave much of two cores idle: side by side, an IWAE epoch went from 3.1 to 3.6 s and a supervised Ladder epoch
-# from 5.3 to 10.3 s, about 1.4 times the work per hour of one lane. The seconds per epoch of runs trained side by
-# side are not speed figures (each table's speed section is timed with the cores free).
-#   Their x floor columns: tabulate again from this checkout (its floors count the products a step computes).
-#   nohup benchmarks/queue.sh > /work/queue.log 2>&1 &
+# At batch 20 the IWAE runs leave much of two cores idle: side by side, an IWAE epoch went from 3.1 to 3.6 s and a
+# supervised Ladder epoch from 5.3 to 10.3 s, about 1.4 times the work per hour of one lane. The seconds per epoch of
+# runs trained side by side are not speed figures: each table's speed section is timed with the cores free.
+#
+# `collect` copies each worktree's finished runs (JSON and pictures, not its floors) into this checkout and tabulates
+# them with this checkout's code, training nothing (`mnist_vs_vae.py --report-only`, `mnist_ladder.py --report`);
+# the runs of the lanes are paused meanwhile, since a floor measured for the first time wants the cores free. Then
+# put the new results.md tables in README.md (tests/test_readme_benchmark.py checks) and commit.
 # WAIT_LADDER, WAIT_IWAE: a process for that lane to wait for first (the benchmark an earlier queue started, when the
 # queue is replaced).
-# Finished runs' JSON: the worktrees' benchmarks/results/<table>/runs/ (copy them into this checkout and commit).
+# The paper's 8 stages want a GPU machine: KERAS_BACKEND=jax python benchmarks/mnist_vs_vae.py --protocol iwae
+# --stages 8 (JAX's CUDA build installed), resumable the same way.
 set -euo pipefail
 MAIN=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 PY=${PY:-$MAIN/.venv/bin/python}
@@ -34,6 +43,8 @@ IWAE_WT=${IWAE_WT:-/work/bench-wt}
 IWAE_COMMIT=${IWAE_COMMIT:-e2a2434}   # the commit the 5-stage runs were trained and scored at
 IWAE4_WT=${IWAE4_WT:-/work/bench-iwae4}
 IWAE4_COMMIT=${IWAE4_COMMIT:-11ba8e0}   # the k=50 rows run the layers below z once per example (27% less per step)
+IWAE6=(--protocol iwae --stages 6 --rows "plain VAE (Keras, baseline)" "ladderae, no pairs" "mirror, none")
+IWAE4=(--protocol iwae --stages 4)
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 
 wait_for() { while [ -n "${1:-}" ] && kill -0 "$1" 2> /dev/null; do sleep 60; done; }
@@ -65,15 +76,71 @@ ladder_lane() {
   ladder "$LADDER_NEW_WT" "$LADDER_NEW_COMMIT" --labels 100 --draws 1 --epochs 150 --rows ladder_amlp gamma consistency
   ladder "$LADDER_NEW_WT" "$LADDER_NEW_COMMIT" --labels 1000 all --draws 3 --epochs 30 --rows ladder
 }
+
 iwae_lane() {
   wait_for "${WAIT_IWAE:-}"
   local seeds
   for seeds in 1 3; do   # seed 0 of every row trained and scored first: a one-seed table soonest
-    table "$IWAE_WT" "$IWAE_COMMIT" iwae_protocol_6stages --protocol iwae --stages 6 --seeds $seeds \
-      --rows "plain VAE (Keras, baseline)" "ladderae, no pairs" "mirror, none"
+    table "$IWAE_WT" "$IWAE_COMMIT" iwae_protocol_6stages "${IWAE6[@]}" --seeds $seeds
   done
-  table "$IWAE4_WT" "$IWAE4_COMMIT" iwae_protocol_4stages --protocol iwae --stages 4 --seeds 3
+  table "$IWAE4_WT" "$IWAE4_COMMIT" iwae_protocol_4stages "${IWAE4[@]}" --seeds 3
 }
-ladder_lane > >(sed -u 's/^/[ladder] /') 2>&1 &
-iwae_lane > >(sed -u 's/^/[iwae] /') 2>&1 &
-wait
+
+copy_runs() {  # worktree table: its finished runs (JSON, pictures) where this checkout lacks them or is older
+  local from=$1/benchmarks/results/$2 to=$MAIN/benchmarks/results/$2
+  [ -d "$from/runs" ] || return 0
+  mkdir -p "$to/runs" "$to/plots"
+  find "$from/runs" -maxdepth 1 -name '*.json' ! -name 'floor-*' -exec cp -u {} "$to/runs/" \;
+  [ -d "$from/plots" ] && find "$from/plots" -maxdepth 1 -name '*.png' -exec cp -u {} "$to/plots/" \;
+  return 0
+}
+
+trained() {  # whether a table folder holds a finished training run (a table of none would be empty)
+  find "$1/runs" -maxdepth 1 -name 'iwae-*.json' ! -name 'iwae-speed-*' 2> /dev/null | grep -q .
+}
+
+collect() {
+  copy_runs "$IWAE_WT" iwae_protocol_6stages
+  copy_runs "$IWAE4_WT" iwae_protocol_4stages
+  copy_runs "$LADDER_WT" ladder
+  copy_runs "$LADDER_NEW_WT" ladder
+  local results=$MAIN/benchmarks/results
+  # A speed round does not depend on the stage count: the 4-stage table's rounds serve the 6-stage table's rows.
+  mkdir -p "$results/iwae_protocol_6stages/runs"
+  find "$results/iwae_protocol_4stages/runs" -name 'iwae-speed-*.json' -exec cp -n {} "$results/iwae_protocol_6stages/runs/" \;
+  local paused
+  paused=$(pgrep -f -- '--_run' || true)
+  if [ -n "$paused" ]; then
+    kill -STOP $paused
+    trap 'kill -CONT $paused' EXIT
+  fi
+  cd "$MAIN/benchmarks"
+  if trained "$results/iwae_protocol_6stages"; then
+    "$PY" mnist_vs_vae.py "${IWAE6[@]}" --seeds 3 --out "$results/iwae_protocol_6stages" --report-only
+  fi
+  if trained "$results/iwae_protocol_4stages"; then
+    "$PY" mnist_vs_vae.py "${IWAE4[@]}" --seeds 3 --out "$results/iwae_protocol_4stages" --report-only
+  fi
+  "$PY" mnist_ladder.py --report --out "$results/ladder"
+  echo "tabulated; put the new tables in README.md (tests/test_readme_benchmark.py checks), then commit"
+}
+
+status() {
+  local wt h
+  for wt in "$HIER_WT" "$LADDER_WT" "$LADDER_NEW_WT" "$IWAE_WT" "$IWAE4_WT"; do
+    for h in "$wt"/benchmarks/results/*/work/*/history.csv; do
+      local run=$(basename "$(dirname "$h")")
+      [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ] && echo "$wt: $run: $(($(wc -l < "$h") - 1)) epochs done"
+    done
+  done
+}
+
+case "${1:-}" in
+  run)
+    ladder_lane > >(sed -u 's/^/[ladder] /') 2>&1 &
+    iwae_lane > >(sed -u 's/^/[iwae] /') 2>&1 &
+    wait ;;
+  status) status ;;
+  collect) collect ;;
+  *) sed -n '2,9p' "$0"; exit 2 ;;
+esac

@@ -233,15 +233,17 @@ def run_one(spec, workdir, plots_dir=None, verbose=0, callbacks=(), train_only=F
 
 
 class Runner:
-    """Runs specs in order, reusing saved runs whose spec matches; one process at a time.
+    """Runs specs in order, reusing saved runs whose spec matches; one process at a time. With `report_only` it
+    runs nothing: a run not saved yet is None.
 
     Layout under `out`: ``runs/<id>.json`` (finished runs), ``work/<id>/`` (a
     run in progress: its backup and epoch log, removed once its JSON is
     written), ``logs/<id>.log`` (a subprocess's output), ``plots/``.
     """
 
-    def __init__(self, out, in_process, log, train_only=False):
+    def __init__(self, out, in_process, log, train_only=False, report_only=False):
         self.out, self.in_process, self.log, self.train_only = pathlib.Path(out), in_process, log, train_only
+        self.report_only = report_only
 
     def saved(self, spec, run_id):
         """The saved result of `run_id` if it was run with `spec`, else None."""
@@ -255,7 +257,9 @@ class Runner:
 
     def __call__(self, spec, run_id, position=""):
         found = self.saved(spec, run_id)
-        if found is not None:
+        if found is not None or self.report_only:
+            if found is None:
+                self.log(f"{position} {spec.label}: not run yet (--report-only: left out)")
             return found
         for name in ("runs", "logs", "plots"):
             (self.out / name).mkdir(parents=True, exist_ok=True)
