@@ -109,10 +109,10 @@ collect() {
   mkdir -p "$results/iwae_protocol_6stages/runs"
   find "$results/iwae_protocol_4stages/runs" -name 'iwae-speed-*.json' -exec cp -n {} "$results/iwae_protocol_6stages/runs/" \;
   local paused
-  paused=$(pgrep -f -- '--_run' || true)
+  paused=$(pgrep -f -- '--_run' | tr '\n' ' ' || true)
   if [ -n "$paused" ]; then
     kill -STOP $paused
-    trap 'kill -CONT $paused' EXIT
+    trap "kill -CONT $paused" EXIT   # expanded now: the function's locals are gone at exit
   fi
   cd "$MAIN/benchmarks"
   if trained "$results/iwae_protocol_6stages"; then

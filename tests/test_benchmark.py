@@ -254,7 +254,7 @@ def test_protocol_speed_rounds_time_every_row_at_the_protocols_step_apart_from_i
     assert len({run_id for _, run_id in planned}) == len(planned)
 
 
-@pytest.mark.parametrize("flag", ["--train-only", "--speed-only"])
+@pytest.mark.parametrize("flag", ["--train-only", "--speed-only", "--report-only"])
 def test_the_main_table_refuses_the_flags_of_the_protocols(flag, capsys):
     with pytest.raises(SystemExit):
         mnist_vs_vae.parse([flag])
@@ -364,3 +364,13 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
         assert c["ms_per_step"] == pytest.approx(1000 * c["median_epoch_seconds"] / -(-result["settings"][
             "train_size"] // 20))
     assert "Training speed with the cores free" in table and "| ms/step |" in table
+    # --report-only trains nothing: a run not saved (here: removed) is left out of the table, and so is the speed
+    # section when one of its paired rounds is missing.
+    missing = tmp_path / "runs" / f"{spec.slug('iwae', spec.NO_PAIRS, '2stages', 1)}.json"
+    missing.unlink()
+    next((tmp_path / "runs").glob("iwae-speed-0-ladderae*.json")).unlink()
+    assert mnist_vs_vae.main(argv + ["--report-only"]) == 0
+    again = json.loads((tmp_path / "results.json").read_text())
+    assert len(again["runs"]) == len(result["runs"]) - 1 and not missing.exists()
+    assert {e["row"]: e["seeds"] for e in again["summary"]} == {spec.BASELINE: 2, spec.NO_PAIRS: 1}
+    assert again["speed"] is None and "Training speed" not in (tmp_path / "results.md").read_text()
