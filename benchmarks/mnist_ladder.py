@@ -367,7 +367,8 @@ def markdown(results, out):
              "different balanced labelled set and seed); the learning rate decays linearly to 0 over the last third "
              "of each run's epochs. Paper: Rasmus et al. 2015 (ladder, 150 epochs; the widely quoted table), "
              "Pezeshki et al. 2016 (ladder_amlp, their augmented-MLP combinator). s/epoch: training alone, timed in "
-             "the runs (other jobs may have shared the cores; `--speed` times a step with them free); x floor: s/epoch "
+             "the row's fastest run (other jobs shared the cores during some runs, which only adds time; `--speed` "
+             "times a step with them free); x floor: that s/epoch "
              "over an epoch of the row's matmul floor (the products a step computes, each forward and the backward ones "
              "where a gradient flows, jitted, best of 5; `floors/`).", "",
              "| row | labels | draws | budget | test error (%) | paper (%) | s/epoch | examples/s | x floor |",
@@ -377,12 +378,12 @@ def markdown(results, out):
         groups.setdefault((r["job"]["row"], r["job"]["labels"], budget(r["job"])), []).append(r)
     for (row, labels, spent), runs in sorted(groups.items(), key=lambda item: (ROWS.index(item[0][0]), item[0][1:])):
         errors = [100 * r["test_error"] for r in runs]
+        fastest = min(runs, key=lambda r: r["seconds_per_epoch"])
         spread = f" ± {statistics.stdev(errors):.2f}" if len(errors) > 1 else ""
         lines.append(f"| {row} | {labels} | {len(runs)} | {spent} | "
                      f"{statistics.mean(errors):.2f}{spread} | {PAPER_ERRORS.get((row, labels), '')} | "
-                     f"{statistics.median(r['seconds_per_epoch'] for r in runs):.1f} | "
-                     f"{statistics.median(r['examples_per_second'] for r in runs):.0f} | "
-                     f"{statistics.median(x_floor(r, out) for r in runs):.2f} |")
+                     f"{fastest['seconds_per_epoch']:.1f} | {fastest['examples_per_second']:.0f} | "
+                     f"{x_floor(fastest, out):.2f} |")
     return "\n".join(lines)
 
 

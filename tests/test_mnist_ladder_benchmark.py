@@ -115,3 +115,18 @@ def test_a_run_killed_after_an_epoch_resumes_to_the_result_of_an_uninterrupted_o
     # The second epoch ran from the saved step, noise and batches: the same losses (the rate decays in it).
     losses = [mnist_ladder.read_history(folder / "history.csv")["loss"] for folder in (killed, straight)]
     np.testing.assert_allclose(*losses, rtol=1e-5)
+
+
+def test_the_table_shows_each_rows_fastest_run_beside_the_mean_error(tmp_path):
+    """Runs that shared the cores only took longer: the row's speed is its fastest run's; the error is every draw's."""
+    job = {"row": "ladder", "labels": "100", "epochs": 2, "encoder": [8], "batch_size": 100, "train_rows": 1000,
+           "backend": "jax"}
+    floor_name = "ladder-100-b100-8.json"
+    (tmp_path / "floors").mkdir()
+    (tmp_path / "floors" / floor_name).write_text(json.dumps({"floor_seconds": 0.01, "products": []}))
+    runs = [{"job": {**job, "draw": draw}, "test_error": error, "seconds_per_epoch": seconds,
+             "examples_per_second": 1000 / seconds} for draw, error, seconds in [(0, 0.02, 0.4), (1, 0.04, 0.2)]]
+    row = next(line for line in mnist_ladder.markdown(runs, tmp_path).splitlines() if line.startswith("| ladder"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2] == "2" and cells[4] == "3.00 ± 1.41"  # both draws' errors
+    assert cells[6:] == ["0.2", "5000", "2.00"]  # the fastest run: 0.2 s over 10 steps of a 0.01 s floor
