@@ -199,8 +199,8 @@ def iwae_protocol(args, run, sizes, log):
     if args.train_only:
         return None
     g = _preset_graph(sizes, "iwae")
-    first = {r["spec"]["row"]: r["spec"] for r in reversed(results)}  # a row's first seed
-    floors = {row: _floor(args, run, g, "iwae", (spec["kwargs"] or {}).get("k", 1)) for row, spec in first.items()}
+    first = {spec.row: spec for spec, _ in reversed(planned)}  # every planned row (its speed rounds need it too)
+    floors = {row: _floor(args, run, g, "iwae", (spec.kwargs or {}).get("k", 1)) for row, spec in first.items()}
     speed = _speed_rounds(run, plan.plan_protocol_speed(args, chosen, best_mode))
     configs = None
     if speed:
