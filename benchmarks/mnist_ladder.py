@@ -265,12 +265,10 @@ def matmul_floor_seconds(products, trials=5, repeats=20):
     import numpy as np
     from keras import ops
 
+    from mnistbench.floor import product_shapes
+
     rng = np.random.default_rng(0)
-    shapes = []
-    for inner, out, rows, backward in products:
-        # forward, weight gradient, input gradient
-        shapes += [((rows, inner), (inner, out)), ((inner, rows), (rows, out)), ((rows, out), (out, inner))][
-            : 1 + backward]
+    shapes = [shape for inner, out, rows, backward in products for shape in product_shapes(rows, inner, out, backward)]
     operands = [(ops.convert_to_tensor(rng.random(a, dtype=np.float32)),
                  ops.convert_to_tensor(rng.random(b, dtype=np.float32))) for a, b in shapes]
 

@@ -80,8 +80,16 @@ def training_flops_per_example(g, samples=1):
     """2 FLOP per multiply-add of each product forward and of each backward product a step computes; with
     `samples` (the ``iwae`` objective's k) the layers below z count once and z, the decoder and the pairs' layers
     `samples` times, as the model runs them."""
-    return sum(2 * (1 + _backward_products(i)) * rows * inner * out * (1 if i < _below_z(g) else samples)
+    below_z = _below_z(g)
+    return sum(2 * (1 + _backward_products(i)) * rows * inner * out * (1 if i < below_z else samples)
                for i, (rows, inner, out) in enumerate(matmuls(g)))
+
+
+def product_shapes(rows, inner, width, backward):
+    """The ``(a shape, b shape)`` products of a ``rows x inner`` by ``inner x width`` layer in a training step: the
+    forward one, then the first `backward` of its weight gradient and its input gradient."""
+    return (((rows, inner), (inner, width)), ((inner, rows), (rows, width)), ((rows, width), (width, inner)))[
+        : 1 + backward]
 
 
 def timed_products(g, batch, samples=1):
@@ -89,11 +97,9 @@ def timed_products(g, batch, samples=1):
     and (not for the first) its input gradient; with `samples`, z and what lies above it on ``batch * samples``
     rows, as the ``iwae`` objective runs them (larger products run at a higher rate: timing them at `batch` rows
     would put the floor too high)."""
-    out = []
+    below_z, out = _below_z(g), []
     for i, (rows, inner, width) in enumerate(matmuls(g)):
-        m = batch * rows * (1 if i < _below_z(g) else samples)
-        products = (((m, inner), (inner, width)), ((inner, m), (m, width)), ((m, width), (width, inner)))
-        out += products[: 1 + _backward_products(i)]
+        out += product_shapes(batch * rows * (1 if i < below_z else samples), inner, width, _backward_products(i))
     return out
 
 
