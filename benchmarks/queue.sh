@@ -7,16 +7,16 @@
 #   benchmarks/queue.sh status                               # the runs in progress (not finished), epochs done
 #   benchmarks/queue.sh collect                              # finished runs into this checkout, tabulated here
 #
-# The Ladder lane:
-#   1. the hierarchical table (issue 13), from a worktree of HIER_COMMIT: train every run, then score them;
-#   2. the Ladder network at 100 labels and the paper's 150 epochs (issue 12): the full ladder on 3 label draws,
+# The IWAE lane (issue 14):
+#   1. the IWAE protocol at 6 stages: baseline, no pairs and `mirror, none`, 3 seeds (seed 0 of every row first),
+#      from a worktree of IWAE_COMMIT, the 5-stage table's: train, then score.
+# The second lane: the open issue's other table first, then the Ladder's rows (issues 12 and 13 have ended):
+#   2. the IWAE protocol at 4 stages (40 epochs), every row, from a worktree of IWAE4_COMMIT: the IWAE k=50 objective
+#      rows cost about 8x a k=1 row per step, so they run at this smaller budget, beside the k=1 rows at the same one;
+#   3. the hierarchical table (issue 13), from a worktree of HIER_COMMIT: train every run, then score them;
+#   4. the Ladder network at 100 labels and the paper's 150 epochs (issue 12): the full ladder on 3 label draws,
 #      then supervised only, from a worktree of LADDER_COMMIT; then, from one of LADDER_NEW_COMMIT, the full ladder
 #      at 1,000 and all labels at a reduced 30 epochs and the other 100-label rows.
-# The IWAE lane (issue 14):
-#   3. the IWAE protocol at 6 stages: baseline, no pairs and `mirror, none`, 3 seeds (seed 0 of every row first),
-#      from a worktree of IWAE_COMMIT, the 5-stage table's: train, then score;
-#   4. the IWAE protocol at 4 stages (40 epochs), every row, from a worktree of IWAE4_COMMIT: the IWAE k=50 objective
-#      rows cost about 8x a k=1 row per step, so they run at this smaller budget, beside the k=1 rows at the same one.
 #   Each stage count writes its own folder (iwae_protocol_<S>stages): a table's results.md holds its own runs only.
 # At batch 20 the IWAE runs leave much of two cores idle: side by side, an IWAE epoch went from 3.1 to 3.6 s and a
 # supervised Ladder epoch from 5.3 to 10.3 s, about 1.4 times the work per hour of one lane. The seconds per epoch of
@@ -26,8 +26,8 @@
 # them with this checkout's code, training nothing (`mnist_vs_vae.py --report-only`, `mnist_ladder.py --report`);
 # the runs of the lanes are paused meanwhile, since a floor measured for the first time wants the cores free. Then
 # put the new results.md tables in README.md (tests/test_readme_benchmark.py checks) and commit.
-# WAIT_LADDER, WAIT_IWAE: a process for that lane to wait for first (the benchmark an earlier queue started, when the
-# queue is replaced).
+# WAIT_LADDER (the second lane), WAIT_IWAE: a process for that lane to wait for first (the benchmark an earlier
+# queue started, when the queue is replaced).
 # The paper's 8 stages want a GPU machine: KERAS_BACKEND=jax python benchmarks/mnist_vs_vae.py --protocol iwae
 # --stages 8 (JAX's CUDA build installed), resumable the same way.
 set -euo pipefail
@@ -65,7 +65,6 @@ ladder() {  # worktree commit, then mnist_ladder.py arguments
 }
 
 ladder_lane() {
-  wait_for "${WAIT_LADDER:-}"
   table "$HIER_WT" "$HIER_COMMIT" hierarchical --protocol hierarchical --seeds 3 --epochs 10
   ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 100 --draws 3 --epochs 150 --rows ladder
   ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 100 --draws 3 --epochs 150 --rows supervised
@@ -83,7 +82,12 @@ iwae_lane() {
   for seeds in 1 3; do   # seed 0 of every row trained and scored first: a one-seed table soonest
     table "$IWAE_WT" "$IWAE_COMMIT" iwae_protocol_6stages "${IWAE6[@]}" --seeds $seeds
   done
+}
+
+second_lane() {  # the open issue's second table first; the Ladder's remaining rows (issue 12 ended) after
+  wait_for "${WAIT_LADDER:-}"
   table "$IWAE4_WT" "$IWAE4_COMMIT" iwae_protocol_4stages "${IWAE4[@]}" --seeds 3
+  ladder_lane
 }
 
 copy_runs() {  # worktree table: its finished runs (JSON, pictures) where this checkout lacks them or is older
@@ -137,7 +141,7 @@ status() {
 
 case "${1:-}" in
   run)
-    ladder_lane > >(sed -u 's/^/[ladder] /') 2>&1 &
+    second_lane > >(sed -u 's/^/[iwae4, ladder] /') 2>&1 &
     iwae_lane > >(sed -u 's/^/[iwae] /') 2>&1 &
     wait ;;
   status) status ;;
