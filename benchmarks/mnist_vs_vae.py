@@ -18,7 +18,8 @@ learning-rate stages (`--stages` S: 3^i epochs at 1e-3 * 10^(-i/7) for
 i < S; 8 stages are the paper's 3,280 epochs), batch 20, Adam eps 1e-4, k=5000
 on every test digit, with the pair weight the main table's sweep chose; then
 `--speed-rounds` paired rounds of its rows at batch 20 (the step time at k=50
-beside k=1), to be run with the cores free of other jobs (0 skips them).
+beside k=1) and of the IWAE objective at each `--k-sweep` k (the step time
+against k), to be run with the cores free of other jobs (0 skips them).
 
 `--protocol hierarchical` is the main table's protocol (Adam 1e-3, batch 128,
 the same epochs for every row) for Sønderby et al.'s Ladder VAE on MNIST
@@ -92,6 +93,9 @@ def parse(argv):
                    help="--protocol iwae: the main table's results.json whose validation choice it uses")
     p.add_argument("--speed-rounds", type=int, default=3, help="0 skips the speed section")
     p.add_argument("--speed-epochs", type=int, default=2)
+    p.add_argument("--k-sweep", type=int, nargs="*", default=[1, 2, 5, 10, 20, 50],
+                   help="--protocol iwae: the k of the IWAE objective (no pairs) whose step the speed rounds time, the "
+                   "step time against k; none (the flag alone) skips them")
     p.add_argument("--report-only", action="store_true",
                    help="--protocol iwae or hierarchical: train nothing; tabulate the runs saved in --out (e.g. copied "
                    "from the worktree that trained them), leaving out the planned runs not saved yet")
@@ -133,7 +137,7 @@ def _quick(p, args):
     args.backends, args.main_backend = [backend], backend
     args.seeds, args.epochs, args.train_size, args.test_size, args.probe_size = 2, 1, 128, 128, 128
     args.iwae_k, args.iwae_images, args.sweep_weights, args.sweep_epochs = 4, 16, [1.0], 1
-    args.speed_rounds, args.speed_epochs, args.stages = 1, 1, 2
+    args.speed_rounds, args.speed_epochs, args.stages, args.k_sweep = 1, 1, 2, [1, 3]
 
 
 def _logger(out):
@@ -199,16 +203,38 @@ def iwae_protocol(args, run, sizes, log):
     if args.train_only:
         return None
     g = _preset_graph(sizes, "iwae")
-    first = {spec.row: spec for spec, _ in reversed(planned)}  # every planned row (its speed rounds need it too)
-    floors = {row: _floor(args, run, g, "iwae", (spec.kwargs or {}).get("k", 1)) for row, spec in first.items()}
+    floors = _row_floors(args, run, g, planned)  # every planned row (its speed rounds need it too)
     speed = _speed_rounds(run, plan.plan_protocol_speed(args, chosen, best_mode))
     configs = None
     if speed:
         configs = report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
                                          baseline_backend=args.main_backend)
+    k_sweep = _k_sweep(args, run, g)
     return {"chosen": chosen, "best_mode": best_mode, "runs": results, "summary": report.summarize(results),
             "floor": _floor(args, run, g, "iwae"), "floors": floors, "skipped": skipped, "speed_runs": speed,
-            "speed": configs}
+            "speed": configs, **k_sweep}
+
+
+def _row_floors(args, run, g, planned):
+    """{row: its floor} for every row of `planned`, a row with the ``iwae`` objective's k samples at its own k."""
+    first = {spec.row: spec for spec, _ in reversed(planned)}
+    return {row: _floor(args, run, g, "iwae", (spec.kwargs or {}).get("k", 1)) for row, spec in first.items()}
+
+
+def _k_sweep(args, run, g):
+    """The IWAE step time against k: the sweep's paired rounds against each k's own floor (none until every round
+    has run)."""
+    planned = plan.plan_k_sweep(args)
+    sweep = _speed_rounds(run, planned)
+    if not sweep:
+        return {"k_sweep_runs": [], "k_sweep": None}
+    floors = _row_floors(args, run, g, planned)
+    configs = report.summarize_speed(sweep, {row: f["floor_seconds"] for row, f in floors.items()},
+                                     baseline_backend=args.main_backend, baseline_row=planned[0][0].row)
+    k_of = {spec.row: spec.kwargs["k"] for spec, _ in planned}
+    for config in configs:
+        config["k"] = k_of[config["row"]]
+    return {"k_sweep_runs": sweep, "k_sweep": configs}
 
 
 def _row_models(planned, sizes):
@@ -253,7 +279,8 @@ def main(argv=None):
     sizes = plan.DataSizes.load(args.data_dir)
     plan.resolve(args, sizes)
     if args.speed_only:
-        speed_plan = {"iwae": lambda: plan.plan_protocol_speed(args, *plan.saved_choice(pathlib.Path(args.choice_from))),
+        speed_plan = {"iwae": lambda: plan.plan_protocol_speed(args, *plan.saved_choice(pathlib.Path(args.choice_from)))
+                      + plan.plan_k_sweep(args),
                       "hierarchical": lambda: plan.plan_hierarchy_speed(args)}[args.protocol]()
         _run_all(run, speed_plan)
         log("ran the speed rounds (--speed-only): a run without it trains, scores and tabulates beside them")

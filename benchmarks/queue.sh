@@ -109,9 +109,10 @@ collect() {
   copy_runs "$LADDER_WT" ladder
   copy_runs "$LADDER_NEW_WT" ladder
   local results=$MAIN/benchmarks/results
-  # A speed round does not depend on the stage count: the 4-stage table's rounds serve the 6-stage table's rows.
+  # A speed round does not depend on the stage count: the 4-stage folder's rounds (rows, k sweep) serve the 6-stage table.
   mkdir -p "$results/iwae_protocol_6stages/runs"
-  find "$results/iwae_protocol_4stages/runs" -name 'iwae-speed-*.json' -exec cp -n {} "$results/iwae_protocol_6stages/runs/" \;
+  find "$results/iwae_protocol_4stages/runs" \( -name 'iwae-speed-*.json' -o -name 'iwae-ksweep-*.json' \) \
+    -exec cp -n {} "$results/iwae_protocol_6stages/runs/" \;
   local paused
   paused=$(pgrep -f -- '--_run' | tr '\n' ' ' || true)
   if [ -n "$paused" ]; then

@@ -254,6 +254,18 @@ def test_protocol_speed_rounds_time_every_row_at_the_protocols_step_apart_from_i
     assert len({run_id for _, run_id in planned}) == len(planned)
 
 
+def test_the_k_sweep_times_the_iwae_objective_at_each_k_at_the_protocols_step():
+    args = _args("--protocol", "iwae", "--speed-rounds", "2")
+    planned = plan.plan_k_sweep(args)
+    assert [(s.seed, s.kwargs["k"]) for s, _ in planned] == [(r, k) for r in (0, 1) for k in (1, 2, 5, 10, 20, 50)]
+    assert all(s.speed_only and s.kwargs["objective"] == "iwae" and s.kwargs["pairing"] == "none" for s, _ in planned)
+    k50 = next(s for s, _ in plan.plan_protocol_speed(args, {"none": {"weight": 0.3}}, "none")
+               if s.row == f"IWAE k={spec.IWAE_TRAINING_K}, no pairs")
+    assert next(s for s, _ in planned if s.kwargs["k"] == 50) == k50  # the training row's step, exactly
+    assert len({run_id for _, run_id in planned}) == len(planned)
+    assert plan.plan_k_sweep(_args("--protocol", "iwae", "--k-sweep")) == []  # the flag alone: no sweep
+
+
 @pytest.mark.parametrize("flag", ["--train-only", "--speed-only", "--report-only"])
 def test_the_main_table_refuses_the_flags_of_the_protocols(flag, capsys):
     with pytest.raises(SystemExit):
@@ -344,11 +356,12 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
             spec.BASELINE, spec.NO_PAIRS]
     # --speed-only first (the cores free now, the table later): speed runs alone, which the full run then reuses.
     assert mnist_vs_vae.main(argv + ["--speed-only"]) == 0
-    timed = {p.name: p.stat().st_mtime for p in (tmp_path / "runs").glob("iwae-speed-*.json")}
-    assert len(timed) == 2 and not (tmp_path / "results.md").exists()
+    speed_runs = ("iwae-speed-*.json", "iwae-ksweep-*.json")  # the rows' rounds, the k sweep's (k = 1, 3)
+    timed = {p.name: p.stat().st_mtime for pattern in speed_runs for p in (tmp_path / "runs").glob(pattern)}
+    assert len(timed) == 2 + 2 and not (tmp_path / "results.md").exists()
     assert not [p for p in (tmp_path / "runs").glob("*.json") if p.name not in timed and "floor" not in p.name]
     assert mnist_vs_vae.main(argv) == 0
-    assert {p.name: p.stat().st_mtime for p in (tmp_path / "runs").glob("iwae-speed-*.json")} == timed
+    assert {p.name: p.stat().st_mtime for pattern in speed_runs for p in (tmp_path / "runs").glob(pattern)} == timed
     result = json.loads((tmp_path / "results.json").read_text())
     assert {r["spec"]["epochs"] for r in result["runs"]} == {stage_epochs(2)}
     table = (tmp_path / "results.md").read_text()
@@ -364,6 +377,13 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
         assert c["ms_per_step"] == pytest.approx(1000 * c["median_epoch_seconds"] / -(-result["settings"][
             "train_size"] // 20))
     assert "Training speed with the cores free" in table and "| ms/step |" in table
+    # The step time against k: the IWAE objective at each k of the sweep, each against its own floor.
+    assert [(c["k"], c["row"]) for c in result["k_sweep"]] == [(1, "IWAE k=1, no pairs"), (3, "IWAE k=3, no pairs")]
+    assert all(r["spec"]["kwargs"]["objective"] == "iwae" and r["spec"]["batch_size"] == 20
+               for r in result["k_sweep_runs"])
+    one, three = result["k_sweep"]
+    assert one["ratio"] == 1.0 and three["floor_seconds"] > one["floor_seconds"]
+    assert "step time against k" in table and "| 3 |" in table
     # --report-only trains nothing: a run not saved (here: removed) is left out of the table, and so is the speed
     # section when one of its paired rounds is missing.
     missing = tmp_path / "runs" / f"{spec.slug('iwae', spec.NO_PAIRS, '2stages', 1)}.json"
@@ -374,3 +394,4 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
     assert len(again["runs"]) == len(result["runs"]) - 1 and not missing.exists()
     assert {e["row"]: e["seeds"] for e in again["summary"]} == {spec.BASELINE: 2, spec.NO_PAIRS: 1}
     assert again["speed"] is None and "Training speed" not in (tmp_path / "results.md").read_text()
+    assert again["k_sweep"] == result["k_sweep"]  # its own rounds, all there

@@ -11,8 +11,8 @@ import inspect
 import json
 
 from mnistbench.schedule import stage_epochs
-from mnistbench.spec import (BASELINE, LVAE, MODES, NO_PAIRS, Row, RunSpec, hierarchy_rows, mirror, protocol_rows,
-                             slug, table_rows)
+from mnistbench.spec import (BASELINE, LVAE, MODES, NO_PAIRS, Row, RunSpec, hierarchy_rows, iwae_row, mirror,
+                             protocol_rows, slug, table_rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,6 +180,14 @@ def plan_protocol_speed(args, chosen, best_mode):
     k=50 beside k=1), after its runs and apart from them: run them with the cores free of other jobs."""
     configs = [(row, args.main_backend) for row in _protocol_rows(args, best_mode, lambda message: None)]
     return _speed_rounds(args, "iwae", configs, weights_of(chosen), lambda r, row, b: slug("iwae-speed", r, row.name),
+                         **PROTOCOL_STEP)
+
+
+def plan_k_sweep(args):
+    """Paired speed rounds of the IWAE objective without pairs at each `--k-sweep` k, at the protocol's step: the
+    step time against k (its own section, so that it needs none of the protocol's trained rows)."""
+    configs = [(iwae_row(k), args.main_backend) for k in args.k_sweep]
+    return _speed_rounds(args, "iwae", configs, {}, lambda r, row, b: slug("iwae-ksweep", r, row.name),
                          **PROTOCOL_STEP)
 
 

@@ -63,8 +63,8 @@ def _layer_figures(result):
     return [key for key in result if key.startswith(("kl_", "active_units_"))]
 
 
-def summarize_speed(results, floor_seconds, baseline_backend="tensorflow"):
-    """Per configuration over the paired rounds: median epoch, ratio to the baseline (on `baseline_backend`) of the
+def summarize_speed(results, floor_seconds, baseline_backend="tensorflow", baseline_row=BASELINE):
+    """Per configuration over the paired rounds: median epoch, ratio to `baseline_row` (on `baseline_backend`) of the
     same round, x floor. `floor_seconds`: one floor for every row, or {row: its own floor}."""
     by_round = {}
     for r in results:
@@ -73,12 +73,13 @@ def summarize_speed(results, floor_seconds, baseline_backend="tensorflow"):
     configs = []
     for key in by_round[0]:
         times = [rnd[key]["median_epoch_seconds"] for rnd in by_round.values() if key in rnd]
-        ratios = [rnd[(BASELINE, baseline_backend)]["median_epoch_seconds"] / rnd[key]["median_epoch_seconds"]
-                  for rnd in by_round.values() if key in rnd]
+        ratios = [rnd[(baseline_row, baseline_backend)]["median_epoch_seconds"] / rnd[key]["median_epoch_seconds"]
+                  for rnd in by_round.values() if key in rnd and (baseline_row, baseline_backend) in rnd]
         median = statistics.median(times)
         floor = floor_seconds[key[0]] if isinstance(floor_seconds, dict) else floor_seconds
         configs.append({"row": key[0], "backend": key[1], "median_epoch_seconds": median,
-                        "examples_per_second": train_size / median, "ratio": statistics.median(ratios),
+                        "examples_per_second": train_size / median,
+                        "ratio": statistics.median(ratios) if ratios else None,  # None: `--rows` left it out
                         "ms_per_step": 1000 * median / -(-train_size // batch_size),
                         "ratios": ratios, "floor_seconds": floor, "x_floor": median / floor})
     return configs
@@ -173,7 +174,25 @@ def protocol_markdown(report):
         lines.append(f"\nNot run: {message}.")
     lines += ["", TRAINING_EPOCHS_NOTE]
     return "\n".join(lines + _speed_section(report, "floor: the row's own, as above (k samples: z and the decoder "
-                                                    "k times)")) + "\n"
+                                                    "k times)") + _k_sweep_section(report)) + "\n"
+
+
+def _k_sweep_section(report):
+    """The IWAE objective's step time against k (the `--k-sweep` rounds), each k against its own floor."""
+    sweep, s = report.get("k_sweep"), report["settings"]
+    if not sweep:
+        return []
+    lines = ["", f"## The IWAE objective's step time against k (no pairs, batch {s['batch_size']})", "",
+             f"Paired: {s['speed_rounds']} rounds, each k once per round, one at a time (1 warm-up epoch excluded, "
+             f"then {s['speed_epochs']} timed); median over rounds; x k={sweep[0]['k']} = the step time over the "
+             f"k={sweep[0]['k']} step's in the same round; floor: each k's own (the layers below z once, z and the "
+             "decoder k times, their products timed at their own shapes).", "",
+             f"| k | ms/step | µs per sample | x k={sweep[0]['k']} | floor ms/step | x floor |", "|---|---|---|---|---|---|"]
+    for c in sweep:
+        floor_ms = c["floor_seconds"] / c["median_epoch_seconds"] * c["ms_per_step"]
+        lines.append(f"| {c['k']} | {c['ms_per_step']:.2f} | {1000 * c['ms_per_step'] / (c['k'] * s['batch_size']):.1f} "
+                     f"| {_ratio(c, inverse=True)} | {floor_ms:.2f} | {c['x_floor']:.2f} |")
+    return lines
 
 
 def _per_layer(entry, prefix, digits):
@@ -222,6 +241,13 @@ def hierarchy_markdown(report):
     return "\n".join(lines + _speed_section(report, "floor: the row's own matmul floor as above")) + "\n"
 
 
+def _ratio(config, inverse=False):
+    """A speed section's ratio to its baseline row, ``n/a`` when `--rows` left that row out."""
+    if config["ratio"] is None:
+        return "n/a"
+    return f"{1 / config['ratio'] if inverse else config['ratio']:.2f}"
+
+
 def _speed_section(report, floor_note):
     """The "training speed with the cores free" section of a table with paired speed rounds (none without them)."""
     s = report["settings"]
@@ -236,6 +262,6 @@ def _speed_section(report, floor_note):
              "| x floor |", "|---|---|---|---|---|---|---|---|"]
     for c in report["speed"]:
         lines.append(f"| {c['row']} | {c['backend']} | {c['median_epoch_seconds']:.2f} | {c['ms_per_step']:.2f} "
-                     f"| {c['examples_per_second']:.0f} | {c['ratio']:.2f} | {c['floor_seconds']:.2f} "
+                     f"| {c['examples_per_second']:.0f} | {_ratio(c)} | {c['floor_seconds']:.2f} "
                      f"| {c['x_floor']:.2f} |")
     return lines
