@@ -100,7 +100,7 @@ copy_runs() {  # worktree table: its finished runs (JSON, pictures) where this c
 }
 
 trained() {  # whether a table folder holds a finished training run (a table of none would be empty)
-  find "$1/runs" -maxdepth 1 -name 'iwae-*.json' ! -name 'iwae-speed-*' 2> /dev/null | grep -q .
+  find "$1/runs" -maxdepth 1 -name 'iwae-*.json' ! -name 'iwae-speed-*' ! -name 'iwae-ksweep-*' 2> /dev/null | grep -q .
 }
 
 collect() {
