@@ -1,10 +1,12 @@
 """What ratio to the matmul floor this machine allows outside Keras: a VAE training step written by hand in JAX.
 
     KERAS_BACKEND=jax python benchmarks/reference_step.py     # cores free; writes results/reference_step.json
+    KERAS_BACKEND=jax python benchmarks/reference_step.py --preset iwae --batch-size 20   # the IWAE protocol's step
 
 The speed criteria ask for a step within 1.5x of its matmul floor (the step's
 products at NumPy's rate, `mnistbench.floor`). This times the smallest honest
-step of the `wide` VAE (784-512-256-32, ReLU, batch 128): the products, the
+step of the `wide` VAE (784-512-256-32, ReLU, batch 128; `--preset iwae`: the
+IWAE protocol's 784-200-200-50 tanh net, at its batch of 20): the products, the
 reparameterised sample, the Bernoulli likelihood and the analytic KL, Adam, the
 batch binarised in the step, one jitted function with its state donated, no
 Keras and no input pipeline. Its ratio is a bound on what any library's step
@@ -56,10 +58,12 @@ def xla_products_seconds(g, batch, trials=5, repeats=30):
     return _best(lambda: [jax.block_until_ready(products(operands)) for _ in range(repeats)], trials) / repeats
 
 
-def vae_step(sizes, latent):
+def vae_step(sizes, latent, activation="relu", adam_epsilon=1e-7):
     """``(init(key), step(state, x, key))``: the VAE's jitted training step on an ``(params, m, v, t)`` state."""
     import jax
     import jax.numpy as jnp
+
+    act = {"relu": jax.nn.relu, "tanh": jnp.tanh}[activation]
 
     shapes = list(zip(sizes, sizes[1:])) + [(sizes[-1], 2 * latent), (latent, sizes[-1])]
     shapes += [(a, b) for b, a in reversed(list(zip(sizes, sizes[1:])))]
@@ -73,7 +77,7 @@ def vae_step(sizes, latent):
 
     def dense(h, layers):
         for w, b in layers:
-            h = jax.nn.relu(h @ w + b)
+            h = act(h @ w + b)
         return h
 
     def loss(params, x, key):
@@ -94,18 +98,18 @@ def vae_step(sizes, latent):
         m = jax.tree.map(lambda m, g: 0.9 * m + 0.1 * g, m, grads)
         v = jax.tree.map(lambda v, g: 0.999 * v + 0.001 * g * g, v, grads)
         rate = 1e-3 * jnp.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
-        params = jax.tree.map(lambda p, m, v: p - rate * m / (jnp.sqrt(v) + 1e-7), params, m, v)
+        params = jax.tree.map(lambda p, m, v: p - rate * m / (jnp.sqrt(v) + adam_epsilon), params, m, v)
         return (params, m, v, t), key, value
 
     return init, step
 
 
-def step_seconds(sizes, latent, batch, steps, trials):
+def step_seconds(sizes, latent, batch, steps, trials, **step_options):
     """The hand-written step's best time per step over `trials` runs of `steps` steps (dispatched asynchronously,
     waited for at the end, as Keras' loop runs them)."""
     import jax
 
-    init, step = vae_step(sizes, latent)
+    init, step = vae_step(sizes, latent, **step_options)
     x = jax.numpy.asarray(np.random.default_rng(0).random((batch, sizes[0]), dtype=np.float32))
     carry = [init(jax.random.key(0)), jax.random.key(1)]
 
@@ -119,32 +123,39 @@ def step_seconds(sizes, latent, batch, steps, trials):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", choices=["wide", "iwae"], default="wide")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--trials", type=int, default=5)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--out", default=str(HERE / "results" / "reference_step.json"))
+    p.add_argument("--out", default=None, help="default: results/reference_step.json, reference_step-<preset>.json")
     args = p.parse_args(argv)
     import ladderae
 
-    wide = PRESETS["wide"]
-    g = ladderae.LadderAE(input_shape=(784,), encoder=wide["encoder"], latent_dim=wide["latent_dim"],
-                          pairing="none").graph
+    preset = PRESETS[args.preset]
+    sizes, latent = [784, *preset["encoder"]], preset["latent_dim"]
+    options = {"activation": preset["activation"], "adam_epsilon": 1e-4 if args.preset == "iwae" else 1e-7}
+    g = ladderae.LadderAE(input_shape=(784,), encoder=preset["encoder"], latent_dim=latent, pairing="none",
+                          activation=preset["activation"]).graph
+    out = args.out or HERE / "results" / ("reference_step.json" if args.preset == "wide" else
+                                          f"reference_step-{args.preset}.json")
     rounds = []
     for _ in range(args.rounds):  # floor and step in turn: a busy spell of the machine shows as a round apart
         floor_s = floor_seconds(g, args.batch_size, trials=args.trials)
-        step_s = step_seconds([784, *wide["encoder"]], wide["latent_dim"], args.batch_size, args.steps, args.trials)
+        step_s = step_seconds(sizes, latent, args.batch_size, args.steps, args.trials, **options)
         xla_s = xla_products_seconds(g, args.batch_size, trials=args.trials)
         rounds.append({"step_ms": 1e3 * step_s, "floor_ms": 1e3 * floor_s, "x_floor": step_s / floor_s,
                        "xla_products_ms": 1e3 * xla_s})
         print(f"hand-written JAX step: {rounds[-1]['step_ms']:.2f} ms against a floor of {rounds[-1]['floor_ms']:.2f} "
               f"ms (x{rounds[-1]['x_floor']:.2f}), batch {args.batch_size}; the floor's products in one jitted call "
               f"{1e3 * xla_s:.2f} ms", flush=True)
-    result = {"model": "wide VAE 784-512-256-32, hand-written JAX step", "batch_size": args.batch_size,
+    net = "-".join(map(str, sizes + [latent]))
+    result = {"model": f"{args.preset} VAE {net} {preset['activation']}, hand-written JAX step",
+              "batch_size": args.batch_size,
               "steps": args.steps, "trials": args.trials, "rounds": rounds,
               "median_x_floor": statistics.median(r["x_floor"] for r in rounds), "environment": environment()}
-    pathlib.Path(args.out).write_text(json.dumps(result, indent=1))
-    print(f"median x{result['median_x_floor']:.2f} over {args.rounds} rounds; wrote {args.out}")
+    pathlib.Path(out).write_text(json.dumps(result, indent=1))
+    print(f"median x{result['median_x_floor']:.2f} over {args.rounds} rounds; wrote {out}")
     return 0
 
 

@@ -309,18 +309,25 @@ def test_the_hand_written_reference_step_learns_and_is_timed_against_the_floor(t
 
     import reference_step
 
-    init, step = reference_step.vae_step([784, 32], latent=4)
-    state, key = init(jax.random.key(0)), jax.random.key(1)
-    x = jax.numpy.asarray(np.random.default_rng(0).random((16, 784), dtype=np.float32) ** 4)  # mostly dark pixels
-    losses = []
-    for _ in range(60):
-        state, key, value = step(state, x, key)
-        losses.append(float(value))
-    assert 784 * 0.5 < losses[0] and np.mean(losses[-10:]) < 0.8 * losses[0]  # nats per example, going down
-    assert reference_step.main(["--steps", "2", "--trials", "1", "--rounds", "2", "--out", str(tmp_path / "r.json")]) == 0
-    result = json.loads((tmp_path / "r.json").read_text())
-    assert len(result["rounds"]) == 2 and all(r["floor_ms"] > 0 for r in result["rounds"])
-    assert result["median_x_floor"] == pytest.approx(np.median([r["step_ms"] / r["floor_ms"] for r in result["rounds"]]))
+    for activation in ("relu", "tanh"):
+        init, step = reference_step.vae_step([784, 32], latent=4, activation=activation)
+        state, key = init(jax.random.key(0)), jax.random.key(1)
+        x = jax.numpy.asarray(np.random.default_rng(0).random((16, 784), dtype=np.float32) ** 4)  # mostly dark pixels
+        losses = []
+        for _ in range(60):
+            state, key, value = step(state, x, key)
+            losses.append(float(value))
+        assert 784 * 0.5 < losses[0] and np.mean(losses[-10:]) < 0.8 * losses[0]  # nats per example, going down
+    for preset in ("wide", "iwae"):
+        out = tmp_path / f"{preset}.json"
+        argv = ["--preset", preset, "--steps", "2", "--trials", "1", "--rounds", "2", "--out", str(out)]
+        assert reference_step.main(argv) == 0
+        result = json.loads(out.read_text())
+        assert len(result["rounds"]) == 2 and all(r["floor_ms"] > 0 for r in result["rounds"])
+        assert result["median_x_floor"] == pytest.approx(np.median([r["step_ms"] / r["floor_ms"]
+                                                                    for r in result["rounds"]]))
+        net = "512-256-32 relu" if preset == "wide" else "200-200-50 tanh"
+        assert result["model"].startswith(f"{preset} VAE 784-{net}")
 
 
 # ------------------------------------------------------------------ --quick end to end

@@ -187,11 +187,13 @@ def _k_sweep_section(report):
              f"then {s['speed_epochs']} timed); median over rounds; x k={sweep[0]['k']} = the step time over the "
              f"k={sweep[0]['k']} step's in the same round; floor: each k's own (the layers below z once, z and the "
              "decoder k times, their products timed at their own shapes).", "",
-             f"| k | ms/step | µs per sample | x k={sweep[0]['k']} | floor ms/step | x floor |", "|---|---|---|---|---|---|"]
+             f"| k | ms/step | µs per sample | x k={sweep[0]['k']} | floor ms/step | x floor |",
+             "|---|---|---|---|---|---|"]
     for c in sweep:
         floor_ms = c["floor_seconds"] / c["median_epoch_seconds"] * c["ms_per_step"]
-        lines.append(f"| {c['k']} | {c['ms_per_step']:.2f} | {1000 * c['ms_per_step'] / (c['k'] * s['batch_size']):.1f} "
-                     f"| {_ratio(c, inverse=True)} | {floor_ms:.2f} | {c['x_floor']:.2f} |")
+        per_sample_us = 1000 * c["ms_per_step"] / (c["k"] * s["batch_size"])
+        lines.append(f"| {c['k']} | {c['ms_per_step']:.2f} | {per_sample_us:.1f} | {_ratio(c, inverse=True)} "
+                     f"| {floor_ms:.2f} | {c['x_floor']:.2f} |")
     return lines
 
 
