@@ -115,10 +115,12 @@ collect() {
   copy_runs "$LADDER_WT" ladder
   copy_runs "$LADDER_NEW_WT" ladder
   local results=$MAIN/benchmarks/results
-  # A speed round does not depend on the stage count: the 4-stage folder's rounds (rows, k sweep) serve the 6-stage table.
+  # Speed rounds and floors do not depend on the stage count: the 4-stage folder's (rows, k sweep, each k's floor)
+  # serve the 6-stage table too, so that the two tables' speed sections are the same tables.
   mkdir -p "$results/iwae_protocol_6stages/runs"
   find "$results/iwae_protocol_4stages/runs" \( -name 'iwae-speed-*.json' -o -name 'iwae-ksweep-*.json' \) \
     -exec cp -n {} "$results/iwae_protocol_6stages/runs/" \;
+  find "$results/iwae_protocol_4stages/runs" -name 'floor-*.json' -exec cp {} "$results/iwae_protocol_6stages/runs/" \;
   local paused
   paused=$(pgrep -f -- '--_run' | tr '\n' ' ' || true)
   if [ -n "$paused" ]; then
