@@ -105,8 +105,9 @@ copy_runs() {  # worktree table: its finished runs (JSON, pictures) where this c
   return 0
 }
 
-trained() {  # whether a table folder holds a finished training run (a table of none would be empty)
-  find "$1/runs" -maxdepth 1 -name 'iwae-*.json' ! -name 'iwae-speed-*' ! -name 'iwae-ksweep-*' 2> /dev/null | grep -q .
+trained() {  # whether a table folder holds a finished training run, iwae-<row>-<S>stages-<seed>.json (not a speed
+  # round nor a floor): a table of none would be empty
+  find "$1/runs" -maxdepth 1 -name 'iwae-*-[0-9]stages-*.json' 2> /dev/null | grep -q .
 }
 
 collect() {

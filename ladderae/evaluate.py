@@ -69,6 +69,12 @@ def _log_weights(model, inputs):
     return ops.reshape(log_px, ops.shape(log_prior_minus_q)) + log_prior_minus_q
 
 
+def _logsumexp(log_w):
+    """log sum_s exp(log_w[:, s]) per row, shifted by each row's largest weight so that nothing overflows."""
+    top = log_w.max(axis=1)
+    return top + np.log(np.exp(log_w - top[:, None]).sum(axis=1))
+
+
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example."""
     _require_variational(model, "elbo")
@@ -115,8 +121,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
             eps = np.stack([r.standard_normal((s1 - s0, mean.shape[1]), dtype="float32") for r in rngs])
             log_w = log_weights({"x": x[start:stop], "mean": mean[start:stop], "log_var": log_var[start:stop],
                                  "eps": eps}).astype("float64")
-            top = log_w.max(axis=1)
-            total = np.logaddexp(total, top + np.log(np.exp(log_w - top[:, None]).sum(axis=1)))
+            total = np.logaddexp(total, _logsumexp(log_w))
         out[start:stop] = -(total - math.log(k))
         progress.update(stop)
     return out

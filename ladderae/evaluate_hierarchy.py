@@ -21,7 +21,7 @@ from ladderae import graph as graph_lib
 from ladderae import latents
 from ladderae.checks import check_positive_int, check_rows
 from ladderae.compiled import compiled
-from ladderae.evaluate import ACTIVE_THRESHOLD, _chunks
+from ladderae.evaluate import ACTIVE_THRESHOLD, _chunks, _logsumexp
 
 __all__ = ["iwae_nll", "elbo", "active_units"]
 
@@ -82,11 +82,6 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
         out[start:stop] = -(total - math.log(k))
         progress.update(stop)
     return out
-
-
-def _logsumexp(log_w):
-    top = log_w.max(axis=1)
-    return top + np.log(np.exp(log_w - top[:, None]).sum(axis=1))
 
 
 def elbo(model, x, seed=0, batch_size=1000):
