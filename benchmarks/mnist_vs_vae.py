@@ -207,8 +207,7 @@ def iwae_protocol(args, run, sizes, log):
     speed = _speed_rounds(run, plan.plan_protocol_speed(args, chosen, best_mode))
     configs = None
     if speed:
-        configs = report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
-                                         baseline_backend=args.main_backend)
+        configs = _speed_configs(args, speed, floors)
     k_sweep = _k_sweep(args, run, g)
     return {"chosen": chosen, "best_mode": best_mode, "runs": results, "summary": report.summarize(results),
             "floor": _floor(args, run, g, "iwae"), "floors": floors, "skipped": skipped, "speed_runs": speed,
@@ -221,6 +220,12 @@ def _row_floors(args, run, g, planned):
     return {row: _floor(args, run, g, "iwae", (spec.kwargs or {}).get("k", 1)) for row, spec in first.items()}
 
 
+def _speed_configs(args, speed, floors, **baseline):
+    """The paired speed rounds summarised per row, each against its own floor in `floors` ({row: `_floor`'s dict})."""
+    return report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
+                                  baseline_backend=args.main_backend, **baseline)
+
+
 def _k_sweep(args, run, g):
     """The IWAE step time against k: the sweep's paired rounds against each k's own floor (none until every round
     has run)."""
@@ -229,8 +234,7 @@ def _k_sweep(args, run, g):
     if not sweep:
         return {"k_sweep_runs": [], "k_sweep": None}
     floors = _row_floors(args, run, g, planned)
-    configs = report.summarize_speed(sweep, {row: f["floor_seconds"] for row, f in floors.items()},
-                                     baseline_backend=args.main_backend, baseline_row=planned[0][0].row)
+    configs = _speed_configs(args, sweep, floors, baseline_row=planned[0][0].row)
     k_of = {spec.row: spec.kwargs["k"] for spec, _ in planned}
     for config in configs:
         config["k"] = k_of[config["row"]]
@@ -261,8 +265,7 @@ def hierarchical(args, run, sizes, log):
     speed = _speed_rounds(run, plan.plan_hierarchy_speed(args))
     configs = None
     if speed:
-        configs = report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
-                                         baseline_backend=args.main_backend)
+        configs = _speed_configs(args, speed, floors)
     return {"runs": results, "summary": report.summarize(results), "floors": floors, "speed_runs": speed,
             "speed": configs}
 
