@@ -258,36 +258,13 @@ def step_products(network, labelled, unlabelled):
     return products
 
 
-def matmul_floor_seconds(products, trials=5, repeats=20):
+def matmul_floor_seconds(products):
     """Best time of one step's matrix products on this backend (`step_products`: each forward and the backward
     ones the step computes, jitted)."""
-    import keras
-    import numpy as np
-    from keras import ops
+    from mnistbench.floor import compiled_products_seconds, product_shapes
 
-    from mnistbench.floor import product_shapes
-
-    rng = np.random.default_rng(0)
-    shapes = [shape for inner, out, rows, backward in products for shape in product_shapes(rows, inner, out, backward)]
-    operands = [(ops.convert_to_tensor(rng.random(a, dtype=np.float32)),
-                 ops.convert_to_tensor(rng.random(b, dtype=np.float32))) for a, b in shapes]
-
-    def step(operands):
-        return [ops.matmul(a, b) for a, b in operands]
-
-    if keras.backend.backend() == "jax":
-        import jax
-
-        step = jax.jit(step)
-    best = float("inf")
-    for trial in range(trials + 1):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            results = step(operands)
-        ops.convert_to_numpy(results[-1])
-        if trial:  # the first one compiles
-            best = min(best, (time.perf_counter() - start) / repeats)
-    return best
+    return compiled_products_seconds([shape for inner, out, rows, backward in products
+                                      for shape in product_shapes(rows, inner, out, backward)])
 
 
 def speed(args, log):

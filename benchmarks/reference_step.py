@@ -47,17 +47,6 @@ def floor_seconds(g, batch, trials=5):
     return floor.training_flops_per_example(g) * batch / (floor.matmul_gflops(g, batch, trials=trials) * 1e9)
 
 
-def xla_products_seconds(g, batch, trials=5, repeats=30):
-    """The floor's products as one jitted JAX function: whether XLA's matmuls run at NumPy's rate here."""
-    import jax
-
-    rng = np.random.default_rng(0)
-    operands = [(jax.numpy.asarray(rng.random(a, dtype=np.float32)), jax.numpy.asarray(rng.random(b, dtype=np.float32)))
-                for a, b in floor.timed_products(g, batch)]
-    products = jax.jit(lambda operands: [a @ b for a, b in operands])
-    return _best(lambda: [jax.block_until_ready(products(operands)) for _ in range(repeats)], trials) / repeats
-
-
 def vae_step(sizes, latent, activation="relu", adam_epsilon=1e-7):
     """``(init(key), step(state, x, key))``: the VAE's jitted training step on an ``(params, m, v, t)`` state."""
     import jax
@@ -143,7 +132,7 @@ def main(argv=None):
     for _ in range(args.rounds):  # floor and step in turn: a busy spell of the machine shows as a round apart
         floor_s = floor_seconds(g, args.batch_size, trials=args.trials)
         step_s = step_seconds(sizes, latent, args.batch_size, args.steps, args.trials, **options)
-        xla_s = xla_products_seconds(g, args.batch_size, trials=args.trials)
+        xla_s = floor.compiled_products_seconds(floor.timed_products(g, args.batch_size), trials=args.trials)
         rounds.append({"step_ms": 1e3 * step_s, "floor_ms": 1e3 * floor_s, "x_floor": step_s / floor_s,
                        "xla_products_ms": 1e3 * xla_s})
         print(f"hand-written JAX step: {rounds[-1]['step_ms']:.2f} ms against a floor of {rounds[-1]['floor_ms']:.2f} "

@@ -142,3 +142,31 @@ def epoch_floor_seconds(g, examples, gflops, samples=1):
     """Seconds one epoch of `examples` training examples cannot go below at `gflops` (`samples`: as in
     `training_flops_per_example`)."""
     return examples * training_flops_per_example(g, samples) / (gflops * 1e9)
+
+
+def compiled_products_seconds(shapes, trials=5, repeats=20):
+    """Best time of the products `shapes` (``(a shape, b shape)`` pairs) as one function of this Keras backend,
+    jitted on JAX: whether the backend's own matmuls run at the floor's NumPy rate here."""
+    import numpy as np
+    from keras import ops
+
+    rng = np.random.default_rng(0)
+    operands = [(ops.convert_to_tensor(rng.random(a, dtype=np.float32)),
+                 ops.convert_to_tensor(rng.random(b, dtype=np.float32))) for a, b in shapes]
+
+    def products(operands):
+        return [ops.matmul(a, b) for a, b in operands]
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        products = jax.jit(products)
+    best = float("inf")
+    for trial in range(trials + 1):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            results = products(operands)
+        ops.convert_to_numpy(results[-1])  # waits for the dispatched work
+        if trial:  # the first one compiles
+            best = min(best, (time.perf_counter() - start) / repeats)
+    return best
