@@ -220,10 +220,10 @@ def _row_floors(args, run, g, planned):
     return {row: _floor(args, run, g, "iwae", (spec.kwargs or {}).get("k", 1)) for row, spec in first.items()}
 
 
-def _speed_configs(args, speed, floors, **baseline):
+def _speed_configs(args, speed, floors, baseline_row=report.BASELINE):
     """The paired speed rounds summarised per row, each against its own floor in `floors` ({row: `_floor`'s dict})."""
     return report.summarize_speed(speed, {row: f["floor_seconds"] for row, f in floors.items()},
-                                  baseline_backend=args.main_backend, **baseline)
+                                  baseline_backend=args.main_backend, baseline_row=baseline_row)
 
 
 def _k_sweep(args, run, g):

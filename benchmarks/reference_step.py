@@ -19,7 +19,6 @@ import json
 import pathlib
 import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -29,17 +28,6 @@ sys.path.insert(0, str(HERE))
 from mnistbench import floor  # noqa: E402
 from mnistbench.run import environment  # noqa: E402
 from mnistbench.spec import PRESETS  # noqa: E402
-
-
-def _best(f, trials):
-    f()
-    return min(_timed(f) for _ in range(trials))
-
-
-def _timed(f):
-    start = time.perf_counter()
-    f()
-    return time.perf_counter() - start
 
 
 def floor_seconds(g, batch, trials=5):
@@ -107,7 +95,7 @@ def step_seconds(sizes, latent, batch, steps, trials, **step_options):
             carry[0], carry[1], value = step(carry[0], x, carry[1])
         jax.block_until_ready(value)
 
-    return _best(run, trials) / steps
+    return floor.best_seconds(run, trials) / steps
 
 
 def main(argv=None):
@@ -132,7 +120,8 @@ def main(argv=None):
     for _ in range(args.rounds):  # floor and step in turn: a busy spell of the machine shows as a round apart
         floor_s = floor_seconds(g, args.batch_size, trials=args.trials)
         step_s = step_seconds(sizes, latent, args.batch_size, args.steps, args.trials, **options)
-        xla_s = floor.compiled_products_seconds(floor.timed_products(g, args.batch_size), trials=args.trials)
+        xla_s = floor.compiled_products_seconds(floor.timed_products(g, args.batch_size), trials=args.trials,
+                                                repeats=30)
         rounds.append({"step_ms": 1e3 * step_s, "floor_ms": 1e3 * floor_s, "x_floor": step_s / floor_s,
                        "xla_products_ms": 1e3 * xla_s})
         print(f"hand-written JAX step: {rounds[-1]['step_ms']:.2f} ms against a floor of {rounds[-1]['floor_ms']:.2f} "
