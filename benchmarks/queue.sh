@@ -44,14 +44,15 @@ LADDER_NEW_COMMIT=${LADDER_NEW_COMMIT:-3b91aa8}   # the reference's noise at 1,0
 IWAE_WT=${IWAE_WT:-/work/bench-wt}
 IWAE_COMMIT=${IWAE_COMMIT:-e2a2434}   # the commit the 5-stage runs were trained and scored at
 IWAE4_WT=${IWAE4_WT:-/work/bench-iwae4}
-IWAE6K_WT=${IWAE6K_WT:-/work/bench-iwae6k}   # the 6-stage k=50 run: IWAE4_COMMIT, its own worktree and checkouts
 IWAE4_COMMIT=${IWAE4_COMMIT:-11ba8e0}   # the k=50 rows run the layers below z once per example (27% less per step)
+IWAE6K_WT=${IWAE6K_WT:-/work/bench-iwae6k}   # the 6-stage k=50 run: IWAE4_COMMIT, its own worktree and checkouts
 # Scoring commits: a training commit with 7e1fec5's compiled IWAE scoring alone applied (3.7x faster, the same draws;
 # tags bench-score-<training commit>), so that the runs trained at a fixed commit are scored in minutes, not hours.
 IWAE_SCORE_COMMIT=${IWAE_SCORE_COMMIT:-2af8cea}
 IWAE4_SCORE_COMMIT=${IWAE4_SCORE_COMMIT:-a6513a2}
 IWAE6=(--protocol iwae --stages 6 --rows "plain VAE (Keras, baseline)" "ladderae, no pairs" "mirror, none")
-IWAE6K=(--protocol iwae --stages 6 --rows "IWAE k=50, no pairs")
+IWAE6K_ROW="IWAE k=50, no pairs"
+IWAE6K=(--protocol iwae --stages 6 --rows "$IWAE6K_ROW")
 IWAE4=(--protocol iwae --stages 4)
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 
@@ -136,7 +137,7 @@ collect() {
   fi
   cd "$MAIN/benchmarks"
   if trained "$results/iwae_protocol_6stages"; then
-    "$PY" mnist_vs_vae.py "${IWAE6[@]}" "${IWAE6K[@]:5}" --seeds 3 --out "$results/iwae_protocol_6stages" --report-only
+    "$PY" mnist_vs_vae.py "${IWAE6[@]}" "$IWAE6K_ROW" --seeds 3 --out "$results/iwae_protocol_6stages" --report-only
   fi
   if trained "$results/iwae_protocol_4stages"; then
     "$PY" mnist_vs_vae.py "${IWAE4[@]}" --seeds 3 --out "$results/iwae_protocol_4stages" --report-only
