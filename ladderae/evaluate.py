@@ -12,12 +12,10 @@
 All estimates are deterministic for a given seed: the noise comes from NumPy.
 """
 
-import math
-
-import keras
 import numpy as np
 from keras import ops
 
+from ladderae import streaming
 from ladderae.checks import check_positive_int, check_rows
 from ladderae.compiled import compiled
 
@@ -53,10 +51,6 @@ def _probe_inputs(train_features, train_labels, test_features, test_labels, dtyp
     return xtr, ytr, xte, yte
 
 
-def _chunks(n, size):
-    return [(start, min(start + size, n)) for start in range(0, n, size)]
-
-
 def _log_weights(model, inputs):
     """log p(x|z) + log p(z) - log q(z|x) for z = mean + std * eps, shape (examples, samples): `inputs` holds the
     examples' x, their posterior's mean and log_var, and eps of shape (examples, samples, latent)."""
@@ -69,12 +63,6 @@ def _log_weights(model, inputs):
     return ops.reshape(log_px, ops.shape(log_prior_minus_q)) + log_prior_minus_q
 
 
-def _logsumexp(log_w):
-    """log sum_s exp(log_w[:, s]) per row, shifted by each row's largest weight so that nothing overflows."""
-    top = log_w.max(axis=1)
-    return top + np.log(np.exp(log_w - top[:, None]).sum(axis=1))
-
-
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example."""
     _require_variational(model, "elbo")
@@ -83,7 +71,7 @@ def elbo(model, x, seed=0, batch_size=1000):
     rng = np.random.default_rng(seed)
     mean, log_var = model.posterior(x)
     recon = np.empty(len(x))
-    for start, stop in _chunks(len(x), batch_size):
+    for start, stop in streaming.chunks(len(x), batch_size):
         eps = rng.standard_normal(mean[start:stop].shape).astype("float32")
         z = mean[start:stop] + np.exp(0.5 * log_var[start:stop]) * eps
         recon[start:stop] = -ops.convert_to_numpy(model.log_px_given_z(x[start:stop], z))
@@ -108,23 +96,14 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     check_positive_int("max_rows", max_rows)
     x = check_rows("x", x)
     mean, log_var = model.posterior(x)
-    samples_per_chunk = min(k, max_rows)
-    examples_per_chunk = max(1, max_rows // samples_per_chunk)
-    out = np.empty(len(x))
-    progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="image")
     log_weights = compiled(model, _log_weights)
-    for start, stop in _chunks(len(x), examples_per_chunk):
-        # One generator per example: the estimate does not depend on how the work is chunked.
-        rngs = [np.random.default_rng([seed, i]) for i in range(start, stop)]
-        total = np.full(stop - start, -np.inf)
-        for s0, s1 in _chunks(k, samples_per_chunk):
-            eps = np.stack([r.standard_normal((s1 - s0, mean.shape[1]), dtype="float32") for r in rngs])
-            log_w = log_weights({"x": x[start:stop], "mean": mean[start:stop], "log_var": log_var[start:stop],
-                                 "eps": eps}).astype("float64")
-            total = np.logaddexp(total, _logsumexp(log_w))
-        out[start:stop] = -(total - math.log(k))
-        progress.update(stop)
-    return out
+
+    def chunk_log_weights(start, stop, rngs, samples):
+        eps = np.stack([r.standard_normal((samples, mean.shape[1]), dtype="float32") for r in rngs])
+        return log_weights({"x": x[start:stop], "mean": mean[start:stop], "log_var": log_var[start:stop],
+                            "eps": eps})
+
+    return streaming.iwae_estimate(len(x), k, seed, max_rows, verbose, chunk_log_weights)
 
 
 ACTIVE_THRESHOLD = 0.01
@@ -178,7 +157,7 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, k=5, 
     classes, train_codes = np.unique(train_labels, return_inverse=True)
     sq_train = np.sum(xtr**2, axis=1)
     hits = 0
-    for start, stop in _chunks(len(xte), chunk):
+    for start, stop in streaming.chunks(len(xte), chunk):
         dist = sq_train[None, :] - 2.0 * xte[start:stop] @ xtr.T
         nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
         predicted = classes[[np.bincount(row).argmax() for row in train_codes[nearest]]]

@@ -11,17 +11,14 @@ The noise comes from NumPy, one generator per example, so each figure is the
 same however the work is chunked. They work for one-latent models too.
 """
 
-import math
-
-import keras
 import numpy as np
 from keras import ops
 
 from ladderae import graph as graph_lib
-from ladderae import latents
+from ladderae import latents, streaming
 from ladderae.checks import check_positive_int, check_rows
 from ladderae.compiled import compiled
-from ladderae.evaluate import ACTIVE_THRESHOLD, _chunks, _logsumexp
+from ladderae.evaluate import ACTIVE_THRESHOLD
 
 __all__ = ["iwae_nll", "elbo", "active_units"]
 
@@ -69,19 +66,12 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
     x = check_rows("x", x)
-    samples_per_chunk = min(k, max_rows)
-    out = np.empty(len(x))
-    progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="image")
     log_weights = compiled(model, _log_weights)
-    for start, stop in _chunks(len(x), max(1, max_rows // samples_per_chunk)):
-        rngs = [np.random.default_rng([seed, i]) for i in range(start, stop)]
-        total = np.full(stop - start, -np.inf)
-        for s0, s1 in _chunks(k, samples_per_chunk):
-            log_w = log_weights({"x": x[start:stop], "noise": _noise(model, rngs, s1 - s0)})
-            total = np.logaddexp(total, _logsumexp(log_w.astype("float64").reshape(stop - start, s1 - s0)))
-        out[start:stop] = -(total - math.log(k))
-        progress.update(stop)
-    return out
+
+    def chunk_log_weights(start, stop, rngs, samples):
+        return log_weights({"x": x[start:stop], "noise": _noise(model, rngs, samples)})
+
+    return streaming.iwae_estimate(len(x), k, seed, max_rows, verbose, chunk_log_weights)
 
 
 def elbo(model, x, seed=0, batch_size=1000):
@@ -90,7 +80,7 @@ def elbo(model, x, seed=0, batch_size=1000):
     x = check_rows("x", x)
     check_positive_int("batch_size", batch_size)
     recon, kl = np.empty(len(x)), {}
-    for start, stop in _chunks(len(x), batch_size):
+    for start, stop in streaming.chunks(len(x), batch_size):
         rngs = [np.random.default_rng([seed, i]) for i in range(start, stop)]
         out, h = _pass(model, x[start:stop], _noise(model, rngs, 1))
         recon[start:stop] = ops.convert_to_numpy(model.likelihood.nll(h, out[graph_lib.OUTPUT]))
