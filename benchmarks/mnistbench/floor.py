@@ -116,14 +116,12 @@ def matmul_gflops(g, batch, samples=1, repeats=30, trials=5):
     flops, seconds = 0, 0.0
     for a_shape, b_shape in timed_products(g, batch, samples):
         a, b = rng.random(a_shape, dtype=np.float32), rng.random(b_shape, dtype=np.float32)
-        a @ b
-        best = math.inf
-        for _ in range(trials):
-            start = time.perf_counter()
+
+        def run():
             for _ in range(repeats):
                 a @ b
-            best = min(best, time.perf_counter() - start)
-        seconds += best
+
+        seconds += best_seconds(run, trials)
         flops += 2 * a_shape[0] * a_shape[1] * b_shape[1] * repeats
     return flops / seconds / 1e9
 
