@@ -272,6 +272,7 @@ def speed(args, log):
     as `fit` gives a `SemiSupervisedBatches`; the best of 3 timed epochs), beside its matmul floor."""
     import keras
     import numpy as np
+    from mnistbench.floor import best_seconds
 
     import ladderae
 
@@ -279,18 +280,11 @@ def speed(args, log):
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
     rng = np.random.default_rng(0)
     x_labelled, y_labelled = rng.random((args.batch_size, 784), dtype=np.float32), np.arange(args.batch_size) % 10
-
-    def batches(steps):
-        return ladderae.SemiSupervisedBatches(x_labelled, y_labelled, rng.random((args.batch_size * steps, 784),
-                                                                               dtype=np.float32),
-                                              batch_size=args.batch_size)
-
-    model.fit(batches(2), epochs=1, verbose=0)  # compile
-    data, step = batches(args.speed_steps), float("inf")
-    for _ in range(3):  # the best of 3 epochs, as the floor is the best of its trials
-        start = time.perf_counter()
-        model.fit(data, epochs=1, verbose=0, shuffle=False)
-        step = min(step, (time.perf_counter() - start) / args.speed_steps)
+    data = ladderae.SemiSupervisedBatches(x_labelled, y_labelled,
+                                          rng.random((args.batch_size * args.speed_steps, 784), dtype=np.float32),
+                                          batch_size=args.batch_size)
+    # The best of 3 epochs after one that compiles, as the floor is the best of its trials.
+    step = best_seconds(lambda: model.fit(data, epochs=1, verbose=0, shuffle=False), trials=3) / args.speed_steps
     floor = matmul_floor_seconds(step_products(model.network, args.batch_size, args.batch_size))
     batch = 2 * args.batch_size
     result = {"backend": keras.backend.backend(), "load_average": os.getloadavg()[0], "cores": os.cpu_count(),
