@@ -129,6 +129,17 @@ def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path, ki
         assert resumed[figure] == pytest.approx(straight[figure], rel=1e-5)
     assert resumed["environment"]["backend"] == keras.backend.backend()
     assert set(resumed["environment"]["versions"]) >= {"keras", "numpy"}
+    assert resumed["trained_at"] == {k: resumed["environment"][k] for k in ("commit", "uncommitted_changes")}
+
+
+def test_a_run_resumes_only_at_the_commit_it_started_at_and_is_scored_at_any(tmp_path, monkeypatch):
+    state = {"commit": "a" * 40, "uncommitted_changes": False}
+    monkeypatch.setattr(run, "git_state", lambda: dict(state))
+    assert run.trained_at(tmp_path, 0, 5) == state  # recorded when it starts
+    state["commit"] = "b" * 40
+    with pytest.raises(RuntimeError, match=f"started training at {'a' * 40} and has 2 epochs to go"):
+        run.trained_at(tmp_path, 3, 5)
+    assert run.trained_at(tmp_path, 5, 5)["commit"] == "a" * 40  # trained: scored from anywhere, named as trained
 
 
 def test_a_saved_run_is_reused_only_for_the_same_spec(tmp_path):

@@ -156,8 +156,41 @@ def read_history(path):
     return {key: [float(row[key]) for row in rows] for key in keys}
 
 
+def git_state():
+    """``{"commit": HEAD, "uncommitted_changes": edits to tracked code}`` of the checkout this benchmark runs from.
+
+    Only tracked files under ``ladderae/`` and ``benchmarks/`` count, the
+    committed results under ``benchmarks/results/`` not: a worktree's own runs
+    land there and say nothing about the code.
+    """
+    git = ["git", "-C", str(BENCHMARKS)]
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
+    status = [*git, "status", "--porcelain", "--untracked-files=no", "--", "../ladderae", ".", ":(exclude)results"]
+    dirty = bool(subprocess.run(status, capture_output=True, text=True).stdout.strip())
+    return {"commit": commit, "uncommitted_changes": dirty}
+
+
+def trained_at(workdir, finished_epochs, epochs):
+    """The git state a run in `workdir` trains at: recorded when it starts, checked when it resumes.
+
+    A run whose epochs are not all finished must resume from the commit it
+    started at (one run, one training commit); once trained it may be scored
+    from any checkout, and its JSON names both commits.
+    """
+    path = workdir / "trained_at.json"
+    now = git_state()
+    if not path.exists():
+        path.write_text(json.dumps(now))
+        return now
+    started = json.loads(path.read_text())
+    if finished_epochs < epochs and started["commit"] != now["commit"]:
+        raise RuntimeError(f"{workdir.name} started training at {started['commit']} and has {epochs - finished_epochs} "
+                           f"epochs to go: resume it from a checkout of that commit, not {now['commit']}")
+    return started
+
+
 def environment():
-    """Machine, backend, versions and git commit of this run."""
+    """Machine, backend, versions and git commit (with `git_state`'s flag) of this run, as scored."""
     import importlib.metadata as md
     import importlib.util
     import platform
@@ -169,14 +202,9 @@ def environment():
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    git = ["git", "-C", str(BENCHMARKS)]
-    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
-    # Edits to tracked code; untracked files (this benchmark's own results) do not count.
-    status = [*git, "status", "--porcelain", "--untracked-files=no", "--", "../ladderae", "."]
-    dirty = bool(subprocess.run(status, capture_output=True, text=True).stdout.strip())
     return {
         "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-        "backend": keras.backend.backend(), "commit": commit, "uncommitted_changes": dirty,
+        "backend": keras.backend.backend(), **git_state(),
         "versions": {p: md.version(p) for p in ("keras", "tensorflow", "jax", "numpy") if importlib.util.find_spec(p)},
     }
 
@@ -198,6 +226,8 @@ def run_one(spec, workdir, plots_dir=None, verbose=0, callbacks=(), train_only=F
     data = pipeline.DynamicBinarization(x_train, spec.batch_size, seed=spec.seed)
     model = build_model(spec, x_train.shape[1:], len(data))
     resume, finished_epochs = resume_callbacks(workdir, data)
+    done = len(finished_epochs().get("loss", [])) if (workdir / "history.csv").exists() else 0
+    training = trained_at(workdir, done, spec.epochs)
     # shuffle=False: the data shuffle themselves; Keras' batch shuffle draws from a state no backup restores.
     model.fit(data, epochs=spec.epochs, verbose=verbose, shuffle=False, callbacks=[*resume, *callbacks])
     if train_only:
@@ -216,6 +246,7 @@ def run_one(spec, workdir, plots_dir=None, verbose=0, callbacks=(), train_only=F
         "examples_per_second": len(x_train) / statistics.median(steady),
         "median_epoch_seconds": statistics.median(steady),
         "environment": environment(),
+        "trained_at": training,
     }
     if spec.validation:
         result.update(evaluate.elbo(model, x_test, seed=spec.seed))
