@@ -6,61 +6,47 @@
 #   nohup benchmarks/queue.sh run > /work/queue.log 2>&1 &   # train and score everything below, in two lanes
 #   benchmarks/queue.sh status                               # the runs in progress (not finished), epochs done
 #   benchmarks/queue.sh collect                              # finished runs into this checkout, tabulated here
-#
-# The IWAE lane (issue 14):
-#   1. the IWAE protocol at 6 stages: baseline, no pairs and `mirror, none`, 3 seeds (seed 0 of every row first),
-#      from a worktree of IWAE_COMMIT, the 5-stage table's: train, then score. Then the IWAE k=50 objective at 6
-#      stages, one seed, from a worktree of IWAE4_COMMIT (the k=50 rows' commit): the issue's goal figure is at 6
-#      stages, and k=50 was 2.89 nats ahead of the Keras VAE at 4 (about 8x a k=1 row's work per step).
-# The second lane: the open issue's other table first, then the Ladder's rows (issues 12 and 13 have ended):
-#   2. the IWAE protocol at 4 stages (40 epochs), every row, from a worktree of IWAE4_COMMIT: the IWAE k=50 objective
-#      rows cost about 8x a k=1 row per step, so they run at this smaller budget, beside the k=1 rows at the same one;
-#   3. the hierarchical table (issue 13), from a worktree of HIER_COMMIT: train every run, then score them;
-#   4. the Ladder network at 100 labels and the paper's 150 epochs (issue 12): the full ladder on 3 label draws,
-#      then supervised only, from a worktree of LADDER_COMMIT; then, from one of LADDER_NEW_COMMIT, the full ladder
-#      at 1,000 and all labels at a reduced 30 epochs and the other 100-label rows.
+#   benchmarks/queue.sh park                                 # before a stop: unfinished runs' state, to commit
+# Issue 27's lanes, each from worktrees of commits on main (a run JSON names the commit it trained at and the one it
+# was scored at, both reachable from main):
+#   1. the IWAE paper's full protocol, 8 stages (3,280 epochs, batch 20): the Keras VAE, seed 0;
+#   2. the same for ladderae without pairs, seed 0, side by side with lane 1 (its own worktree of the same commit);
+#   after each, as the cores allow: the Ladder network's remaining rows (ladder_amlp, Gamma-model and consistency
+#   pairs at 100 labels, one draw at 150 epochs; then 1,000 and all labels at 150 epochs).
 #   Each stage count writes its own folder (iwae_protocol_<S>stages): a table's results.md holds its own runs only.
-# At batch 20 the IWAE runs leave much of two cores idle: side by side, an IWAE epoch went from 3.1 to 3.6 s and a
-# supervised Ladder epoch from 5.3 to 10.3 s, about 1.4 times the work per hour of one lane. The seconds per epoch of
-# runs trained side by side are not speed figures: each table's speed section is timed with the cores free.
+# A sitting ends with a hard stop and the next starts on a fresh machine: `park` copies every unfinished run's work
+# folder (backup, epoch log, training commit) into this checkout's benchmarks/results/<table>/work/, to be committed;
+# `run` copies parked work into a new worktree before it trains, so the run resumes from its last parked epoch.
+# The seconds per epoch of runs trained side by side are not speed figures: each table's speed section is timed with
+# the cores free (the 8-stage table takes the 4-stage folder's, the stage count does not change a step).
 #
 # `collect` copies each worktree's finished runs (JSON and pictures, not its floors) into this checkout and tabulates
 # them with this checkout's code, training nothing (`mnist_vs_vae.py --report-only`, `mnist_ladder.py --report`);
-# the runs of the lanes are paused meanwhile, since a floor measured for the first time wants the cores free. Then
-# put the new results.md tables in README.md (tests/test_readme_benchmark.py checks) and commit.
-# WAIT_LADDER (the second lane), WAIT_IWAE: a process for that lane to wait for first (the benchmark an earlier
-# queue started, when the queue is replaced).
-# The paper's 8 stages want a GPU machine: KERAS_BACKEND=jax python benchmarks/mnist_vs_vae.py --protocol iwae
-# --stages 8 (JAX's CUDA build installed), resumable the same way.
+# the runs of the lanes are paused meanwhile. Then commit the new results and the README's tables.
 set -euo pipefail
 MAIN=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 PY=${PY:-$MAIN/.venv/bin/python}
-HIER_WT=${HIER_WT:-/work/bench-hier}
-HIER_COMMIT=${HIER_COMMIT:-72c498f}   # evaluate_hierarchy with the encoder run once per example
+IWAE8_COMMIT=${IWAE8_COMMIT:-cb9eb00}   # run JSONs record the training and scoring commits
+IWAE8_WTS=(${IWAE8_WT:-/work/bench-iwae8-vae} ${IWAE8_WT2:-/work/bench-iwae8-ladderae})
+IWAE8_ROWS=("plain VAE (Keras, baseline)" "ladderae, no pairs")
+IWAE8=(--protocol iwae --stages 8 --speed-rounds 0 --k-sweep)
 LADDER_WT=${LADDER_WT:-/work/bench-ladder}
-LADDER_COMMIT=${LADDER_COMMIT:-1c045be}   # batches in parts: the decoder on the unlabelled rows (speed-jax.json timed it)
-LADDER_NEW_WT=${LADDER_NEW_WT:-/work/bench-ladder2}
-LADDER_NEW_COMMIT=${LADDER_NEW_COMMIT:-3b91aa8}   # the reference's noise at 1,000 labels: input 0.3, layers 0.2
-IWAE_WT=${IWAE_WT:-/work/bench-wt}
-IWAE_COMMIT=${IWAE_COMMIT:-e2a2434}   # the commit the 5-stage runs were trained and scored at
-IWAE4_WT=${IWAE4_WT:-/work/bench-iwae4}
-IWAE4_COMMIT=${IWAE4_COMMIT:-11ba8e0}   # the k=50 rows run the layers below z once per example (27% less per step)
-IWAE6K_WT=${IWAE6K_WT:-/work/bench-iwae6k}   # the 6-stage k=50 run: IWAE4_COMMIT, its own worktree and checkouts
-# Scoring commits: a training commit with 7e1fec5's compiled IWAE scoring alone applied (3.7x faster, the same draws;
-# tags bench-score-<training commit>), so that the runs trained at a fixed commit are scored in minutes, not hours.
-IWAE_SCORE_COMMIT=${IWAE_SCORE_COMMIT:-2af8cea}
-IWAE4_SCORE_COMMIT=${IWAE4_SCORE_COMMIT:-a6513a2}
-IWAE6=(--protocol iwae --stages 6 --rows "plain VAE (Keras, baseline)" "ladderae, no pairs" "mirror, none")
-IWAE6K_ROW="IWAE k=50, no pairs"
-IWAE6K=(--protocol iwae --stages 6 --rows "$IWAE6K_ROW")
-IWAE4=(--protocol iwae --stages 4)
+LADDER_COMMIT=${LADDER_COMMIT:-cb9eb00}
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 
-wait_for() { while [ -n "${1:-}" ] && kill -0 "$1" 2> /dev/null; do sleep 60; done; }
+unpark() {  # worktree table: the parked work folders of this checkout into the worktree, where it has none
+  local from=$MAIN/benchmarks/results/$2/work to=$1/benchmarks/results/$2/work run
+  [ -d "$from" ] || return 0
+  mkdir -p "$to"
+  for run in "$from"/*/; do
+    [ -e "$to/$(basename "$run")/history.csv" ] || cp -r "$run" "$to/"
+  done
+}
 
 table() {  # worktree, training commit, scoring commit, out, then mnist_vs_vae.py arguments: train all, then score
   local wt=$1 commit=$2 score=$3 out=$4; shift 4
-  [ -d "$wt" ] || git -C "$MAIN" worktree add "$wt" "$commit"
+  [ -d "$wt" ] || git -C "$MAIN" worktree add --detach "$wt" "$commit"
+  unpark "$wt" "$out"
   cd "$wt/benchmarks"
   git -C "$wt" checkout -q --detach "$commit"
   PYTHONPATH=$wt nice -n 10 "$PY" mnist_vs_vae.py "$@" --out "$wt/benchmarks/results/$out" --train-only
@@ -70,36 +56,20 @@ table() {  # worktree, training commit, scoring commit, out, then mnist_vs_vae.p
 
 ladder() {  # worktree commit, then mnist_ladder.py arguments
   local wt=$1 commit=$2; shift 2
-  [ -d "$wt" ] || git -C "$MAIN" worktree add "$wt" "$commit"
+  [ -d "$wt" ] || git -C "$MAIN" worktree add --detach "$wt" "$commit"
+  unpark "$wt" ladder
   cd "$wt/benchmarks"
   PYTHONPATH=$wt nice -n 10 "$PY" mnist_ladder.py "$@" --out "$wt/benchmarks/results/ladder"
 }
 
-ladder_lane() {
-  table "$HIER_WT" "$HIER_COMMIT" "$HIER_COMMIT" hierarchical --protocol hierarchical --seeds 3 --epochs 10
-  ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 100 --draws 3 --epochs 150 --rows ladder
-  ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 100 --draws 3 --epochs 150 --rows supervised
-  # The rows still to run, from the newer commit: one draw of each label count first (every row a figure soonest),
-  # then the issue's other rows at 100 labels, one draw at the full budget: the second combinator first (the issue's
-  # candidate to beat the paper), then the Gamma-model and today's consistency pairs.
-  ladder "$LADDER_NEW_WT" "$LADDER_NEW_COMMIT" --labels 1000 all --draws 1 --epochs 30 --rows ladder
-  ladder "$LADDER_NEW_WT" "$LADDER_NEW_COMMIT" --labels 100 --draws 1 --epochs 150 --rows ladder_amlp gamma consistency
-  ladder "$LADDER_NEW_WT" "$LADDER_NEW_COMMIT" --labels 1000 all --draws 3 --epochs 30 --rows ladder
+ladder_rows() {  # issue 27's fourth item: the Ladder network's rows still to run
+  ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 100 --draws 1 --epochs 150 --rows ladder_amlp gamma consistency
+  ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 1000 all --draws 1 --epochs 150 --rows ladder
 }
 
-iwae_lane() {
-  wait_for "${WAIT_IWAE:-}"
-  local seeds
-  for seeds in 1 3; do   # seed 0 of every row trained and scored first: a one-seed table soonest
-    table "$IWAE_WT" "$IWAE_COMMIT" "$IWAE_SCORE_COMMIT" iwae_protocol_6stages "${IWAE6[@]}" --seeds $seeds
-  done
-  table "$IWAE6K_WT" "$IWAE4_COMMIT" "$IWAE4_SCORE_COMMIT" iwae_protocol_6stages "${IWAE6K[@]}" --seeds 1
-}
-
-second_lane() {  # the open issue's second table first; the Ladder's remaining rows (issue 12 ended) after
-  wait_for "${WAIT_LADDER:-}"
-  table "$IWAE4_WT" "$IWAE4_COMMIT" "$IWAE4_SCORE_COMMIT" iwae_protocol_4stages "${IWAE4[@]}" --seeds 3
-  ladder_lane
+iwae8_lane() {  # lane number (0 or 1): its row at 8 stages, seed 0
+  table "${IWAE8_WTS[$1]}" "$IWAE8_COMMIT" "$IWAE8_COMMIT" iwae_protocol_8stages "${IWAE8[@]}" \
+    --rows "${IWAE8_ROWS[$1]}" --seeds 1
 }
 
 copy_runs() {  # worktree table: its finished runs (JSON, pictures) where this checkout lacks them or is older
@@ -116,19 +86,31 @@ trained() {  # whether a table folder holds a finished training run, iwae-<row>-
   find "$1/runs" -maxdepth 1 -name 'iwae-*-[0-9]stages-*.json' 2> /dev/null | grep -q .
 }
 
+park() {  # every unfinished run's work folder into this checkout (commit it: the next sitting resumes from it)
+  local wt table
+  for wt in "${IWAE8_WTS[@]}" "$LADDER_WT"; do
+    for table in "$wt"/benchmarks/results/*/work; do
+      [ -d "$table" ] || continue
+      local to=$MAIN/benchmarks/results/$(basename "$(dirname "$table")")/work
+      mkdir -p "$to" && cp -r "$table"/. "$to/"
+    done
+  done
+  find "$MAIN"/benchmarks/results/*/work -name history.csv 2> /dev/null | while read -r h; do
+    local run=$(dirname "$h")   # parked runs that have since finished leave the checkout
+    [ -e "$run/../../runs/$(basename "$run").json" ] && rm -r "$run"
+  done
+  echo "parked: git add benchmarks/results/*/work and commit"
+}
+
 collect() {
-  copy_runs "$IWAE_WT" iwae_protocol_6stages
-  copy_runs "$IWAE6K_WT" iwae_protocol_6stages
-  copy_runs "$IWAE4_WT" iwae_protocol_4stages
+  local wt
+  for wt in "${IWAE8_WTS[@]}"; do copy_runs "$wt" iwae_protocol_8stages; done
   copy_runs "$LADDER_WT" ladder
-  copy_runs "$LADDER_NEW_WT" ladder
   local results=$MAIN/benchmarks/results
-  # Speed rounds and floors do not depend on the stage count: the 4-stage folder's (rows, k sweep, each k's floor)
-  # serve the 6-stage table too, so that the two tables' speed sections are the same tables.
-  mkdir -p "$results/iwae_protocol_6stages/runs"
+  mkdir -p "$results/iwae_protocol_8stages/runs"
   find "$results/iwae_protocol_4stages/runs" \( -name 'iwae-speed-*.json' -o -name 'iwae-ksweep-*.json' \) \
-    -exec cp -n {} "$results/iwae_protocol_6stages/runs/" \;
-  find "$results/iwae_protocol_4stages/runs" -name 'floor-*.json' -exec cp {} "$results/iwae_protocol_6stages/runs/" \;
+    -exec cp -n {} "$results/iwae_protocol_8stages/runs/" \;
+  find "$results/iwae_protocol_4stages/runs" -name 'floor-*.json' -exec cp {} "$results/iwae_protocol_8stages/runs/" \;
   local paused
   paused=$(pgrep -f -- '--_run' | tr '\n' ' ' || true)
   if [ -n "$paused" ]; then
@@ -136,19 +118,17 @@ collect() {
     trap "kill -CONT $paused" EXIT   # expanded now: the function's locals are gone at exit
   fi
   cd "$MAIN/benchmarks"
-  if trained "$results/iwae_protocol_6stages"; then
-    "$PY" mnist_vs_vae.py "${IWAE6[@]}" "$IWAE6K_ROW" --seeds 3 --out "$results/iwae_protocol_6stages" --report-only
-  fi
-  if trained "$results/iwae_protocol_4stages"; then
-    "$PY" mnist_vs_vae.py "${IWAE4[@]}" --seeds 3 --out "$results/iwae_protocol_4stages" --report-only
+  if trained "$results/iwae_protocol_8stages"; then
+    "$PY" mnist_vs_vae.py --protocol iwae --stages 8 --rows "${IWAE8_ROWS[@]}" --seeds 1 \
+      --out "$results/iwae_protocol_8stages" --report-only
   fi
   "$PY" mnist_ladder.py --report --out "$results/ladder"
-  echo "tabulated; put the new tables in README.md (tests/test_readme_benchmark.py checks), then commit"
+  echo "tabulated; commit the new results"
 }
 
 status() {
   local wt h
-  for wt in "$HIER_WT" "$LADDER_WT" "$LADDER_NEW_WT" "$IWAE_WT" "$IWAE4_WT" "$IWAE6K_WT"; do
+  for wt in "${IWAE8_WTS[@]}" "$LADDER_WT"; do
     for h in "$wt"/benchmarks/results/*/work/*/history.csv; do
       local run=$(basename "$(dirname "$h")")
       [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ] && echo "$wt: $run: $(($(wc -l < "$h") - 1)) epochs done"
@@ -158,10 +138,11 @@ status() {
 
 case "${1:-}" in
   run)
-    second_lane > >(sed -u 's/^/[iwae4, ladder] /') 2>&1 &
-    iwae_lane > >(sed -u 's/^/[iwae] /') 2>&1 &
+    { iwae8_lane 0; ladder_rows; } > >(sed -u 's/^/[iwae8 vae] /') 2>&1 &
+    iwae8_lane 1 > >(sed -u 's/^/[iwae8 ladderae] /') 2>&1 &
     wait ;;
   status) status ;;
+  park) park ;;
   collect) collect ;;
-  *) sed -n '2,9p' "$0"; exit 2 ;;
+  *) sed -n '2,10p' "$0"; exit 2 ;;
 esac
