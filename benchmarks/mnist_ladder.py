@@ -130,7 +130,7 @@ def run_one(job, callbacks=()):
 
     import ladderae
     from ladderae import ladder_plots, pipeline
-    from ladderae.datasets import load_mnist
+    from ladderae.data.mnist import load_mnist
 
     workdir = pathlib.Path(job["workdir"])
     workdir.mkdir(parents=True, exist_ok=True)

@@ -79,7 +79,8 @@ def measure(args):
     import keras
 
     import ladderae
-    from ladderae import pipeline, training
+    from ladderae import pipeline
+    from ladderae.cli import training
 
     (devices,) = args.devices  # a child measures one device count
     distribution, description = data_parallel(devices, cpu=args.cpu)

@@ -28,7 +28,7 @@ import keras
 
 import ladderae
 from ladderae import evaluate, pipeline, plots
-from ladderae.training import mnist_splits
+from ladderae.cli.training import mnist_splits
 
 ARCHITECTURE = dict(input_shape=(28, 28, 1), conv=[32, 64], kernel_size=3, strides=2, encoder=[256], latent_dim=2)
 VARIANTS = {

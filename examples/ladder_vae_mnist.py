@@ -25,7 +25,7 @@ import keras
 
 import ladderae
 from ladderae import evaluate_hierarchy, hierarchy_plots, pipeline, plots
-from ladderae.training import mnist_splits
+from ladderae.cli.training import mnist_splits
 
 VARIANTS = {
     "lvae": dict(encoder=[512, 256, 128, 64, 32], latent_dim=[64, 32, 16, 8, 4], pair_kind="stochastic",

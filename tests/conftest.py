@@ -105,7 +105,7 @@ def data_root():
 @pytest.fixture(scope="session")
 def mnist(data_root):
     """The full MNIST set, loaded once per session."""
-    from ladderae.datasets import load_mnist
+    from ladderae.data.mnist import load_mnist
 
     return load_mnist(data_root)
 

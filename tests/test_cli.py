@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from ladderae import cli, data, likelihoods, losses, pair_kinds, pairing, stop_gradient
+from ladderae.cli import parser
+from ladderae import data, likelihoods, losses, pair_kinds, pairing, stop_gradient
+from ladderae import cli
 
 TINY = ["train", "--encoder", "32", "--latent-dim", "4", "--epochs", "1", "--train-size", "500",
         "--test-size", "200", "--verbose", "0"]
@@ -234,7 +236,7 @@ def test_every_command_line_in_the_readme_parses(registries, monkeypatch):
     assert len(lines) >= 6
     for line in lines:
         argv = shlex.split(line)[1:]
-        cli._load_plugins(argv)
+        parser._load_plugins(argv)
         args = cli.build_parser().parse_args(argv)
         assert args.command in ("train", "evaluate", "graph"), line
 

@@ -7,13 +7,14 @@ import pytest
 
 import ladderae
 from ladderae import cli
+from ladderae.cli import commands
 
 HIERARCHY = ["--encoder", "8", "6", "--latent-dim", "4", "2", "--pair-kind", "stochastic", "--batch-norm"]
 
 
 def _kwargs(*flags):
     args = cli.build_parser().parse_args(["train", *flags])
-    return cli._model_kwargs(args, steps_per_epoch=1, likelihood="bernoulli")
+    return commands._model_kwargs(args, steps_per_epoch=1, likelihood="bernoulli")
 
 
 def test_latent_dim_takes_one_width_or_a_list_and_batch_norm_is_off_by_default():

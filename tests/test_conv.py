@@ -16,7 +16,7 @@ from keras import ops
 
 import ladderae
 from ladderae import Conv2DTransposed, DenseTransposed, graph, plots
-from ladderae.graph import GraphError
+from ladderae.graph.build import GraphError
 
 X = bits((16, 8, 8, 1))
 SPEC = dict(input_shape=(8, 8, 1), conv=[3, 4], kernel_size=3, strides=2, encoder=[5], latent_dim=2)

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from test_datasets import idx_bytes
 
-from ladderae import data, training
-from ladderae.data import DataError
+from ladderae import data
+from ladderae.cli import training
+from ladderae.data.reading import DataError
 
 
 @pytest.fixture

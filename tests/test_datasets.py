@@ -6,7 +6,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from ladderae.datasets import (
+from ladderae.data.mnist import (
     DataIntegrityError,
     DataNotFoundError,
     binarize,

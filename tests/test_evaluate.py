@@ -8,7 +8,8 @@ from conftest import bits, numpy, tiny_model, uniform
 
 import ladderae
 from ladderae import evaluate
-from ladderae.compiled import compiled
+from ladderae.evaluation import scores
+from ladderae.nn.compiled import compiled
 
 W, B, SIGMA = np.array([1.5, -0.7]), np.array([0.3, 0.1]), np.array([0.5, 0.8])
 
@@ -77,16 +78,16 @@ def test_compiled_log_weights_equal_the_eager_ones_and_follow_the_models_weights
     mean, log_var = model.posterior(x[:3])
     inputs = {"x": x[:3], "mean": mean, "log_var": log_var,
               "eps": np.random.default_rng(0).standard_normal((3, 5, 4)).astype("float32")}
-    log_weights = compiled(model, evaluate._log_weights)
-    eager = numpy(evaluate._log_weights(model, inputs))
+    log_weights = compiled(model, scores._log_weights)
+    eager = numpy(scores._log_weights(model, inputs))
     assert eager.shape == (3, 5)
     np.testing.assert_allclose(log_weights(inputs), eager, rtol=1e-5)
     decoder_bias = model.node_layers["x_hat"].bias
     decoder_bias.assign(numpy(decoder_bias) + 1.0)  # a compiled function reads the weights of each call
-    moved = numpy(evaluate._log_weights(model, inputs))
+    moved = numpy(scores._log_weights(model, inputs))
     assert not np.allclose(moved, eager)
     np.testing.assert_allclose(log_weights(inputs), moved, rtol=1e-5)
-    np.testing.assert_allclose(numpy(evaluate._log_weights(model, inputs)), moved)  # the weights left as they were
+    np.testing.assert_allclose(numpy(scores._log_weights(model, inputs)), moved)  # the weights left as they were
 
 
 def test_elbo_parts_add_up_and_match_evaluate():

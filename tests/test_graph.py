@@ -3,7 +3,7 @@
 import pytest
 
 from ladderae import graph
-from ladderae.graph import GraphError
+from ladderae.graph.build import GraphError
 
 
 def test_layout_and_flow_order():

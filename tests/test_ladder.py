@@ -11,8 +11,8 @@ from conftest import REPO, fixed_weights, gradients, numpy
 
 import ladderae
 from ladderae import GraphError, ladder_graph
-from ladderae.ladder_network import batch_normalize
-from ladderae.pair_kinds.lateral import EPSILON
+from ladderae.nn.ladder_walk import batch_normalize
+from ladderae.nn.normalized import EPSILON
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from scaling import child_env  # noqa: E402

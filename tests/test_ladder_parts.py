@@ -9,7 +9,7 @@ from conftest import gradients, numpy
 
 import ladderae
 from ladderae import ladder_data
-from ladderae.ladder_network import MIN_PART_ROWS
+from ladderae.nn.ladder_walk import MIN_PART_ROWS
 
 LABELLED, UNLABELLED = 12, 16
 

@@ -10,7 +10,7 @@ from conftest import numpy
 from test_ladder import scrambled
 
 import ladderae
-from ladderae.pair_kinds.lateral import EPSILON
+from ladderae.nn.normalized import EPSILON
 
 RNG = np.random.default_rng(1)
 X = RNG.random((32, 6)).astype("float32")

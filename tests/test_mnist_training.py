@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from ladderae import datasets, training
+from ladderae import datasets
+from ladderae.cli import training
 
 UNTRAINED = 784 * np.log(2)  # -log p(x) of a coin per pixel: 543 nats
 

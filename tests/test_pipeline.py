@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from ladderae.pipeline import DynamicBinarization, batched, dynamic_binarization
+from ladderae.data.pipeline import DynamicBinarization, batched, dynamic_binarization
 
 
 def epoch(ds):
@@ -175,7 +175,7 @@ class _Keys(keras.callbacks.Callback):
 
 def test_epoch_sync_keys_each_epoch_to_the_optimizer_step_across_fit_calls():
     import ladderae
-    from ladderae.pipeline import EpochSync
+    from ladderae.data.pipeline import EpochSync
 
     ds = DynamicBinarization(np.full((16, 6), 0.5, np.float32), 8, seed=0)  # 2 steps per epoch
     model = ladderae.LadderAE(6, encoder=[4], latent_dim=2)
@@ -190,7 +190,7 @@ def test_epoch_sync_keys_each_epoch_to_the_optimizer_step_across_fit_calls():
 
 def test_epoch_sync_warns_when_keras_reorders_the_batches():
     import ladderae
-    from ladderae.pipeline import EpochSync
+    from ladderae.data.pipeline import EpochSync
 
     ds = DynamicBinarization(np.full((64, 6), 0.5, np.float32), 4, seed=0)  # 16 batches: reordered for sure
     model = ladderae.LadderAE(6, encoder=[4], latent_dim=2)
@@ -228,7 +228,7 @@ def test_pydataset_refuses_bad_seed_and_shuffle_by_name(kwargs, match):
 
 @pytest.mark.parametrize("arguments", [(), (np.zeros((4, 3)),), ("data",)], ids=["nothing", "array", "string"])
 def test_epoch_sync_refuses_what_has_no_set_epoch(arguments):
-    from ladderae.pipeline import EpochSync
+    from ladderae.data.pipeline import EpochSync
 
     with pytest.raises(ValueError, match="set_epoch"):
         EpochSync(*arguments)

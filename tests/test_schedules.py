@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 from ladderae import schedules
-from ladderae.schedules import Constant, Cyclical, LinearWarmup
+from ladderae.nn.schedules import Constant, Cyclical, LinearWarmup
 
 STEPS = np.arange(0, 40)
 

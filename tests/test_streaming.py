@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ladderae import streaming
+from ladderae.evaluation import streaming
 
 
 @pytest.mark.parametrize("n, size", [(0, 3), (1, 3), (7, 3), (9, 3), (5, 10)])

@@ -9,7 +9,7 @@ import pytest
 from conftest import check_png, gradients
 
 import ladderae
-from ladderae.tabular import column_report
+from ladderae.models.tabular import column_report
 
 N = 240
 

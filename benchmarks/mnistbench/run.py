@@ -47,7 +47,7 @@ def load_data(spec):
     digits stay grey levels (they are binarised afresh every epoch).
     """
     from ladderae import datasets
-    from ladderae.training import TEST_BINARIZATION_SEED
+    from ladderae.cli.training import TEST_BINARIZATION_SEED
 
     (x_train, y_train), (x_test, y_test) = _mnist(spec.data_dir)
     test_seed = TEST_BINARIZATION_SEED

@@ -28,28 +28,9 @@ kind with the decorator and use it by name (``pair_kind="mine"``):
 ['reconstruction', 'kl', 'beta', 'neg_elbo', 'gap_e1_d1']
 """
 
-from ladderae.pair_kinds.base import PairKind
-from ladderae.registry import Registry
+from ladderae.graph.kinds import get, pair_kinds
+from ladderae.pair_kinds.base import PairKind, pair_kind
 
 __all__ = ["PairKind", "pair_kinds", "pair_kind", "get"]
 
-pair_kinds = Registry("pair kind", "pair_kind")
-
-
-def pair_kind(name, *, override=False):
-    """Class decorator: register a `PairKind` subclass (one instance of it) under `name`."""
-    register = pair_kinds.register(name, override=override)
-
-    def decorator(cls):
-        if not (isinstance(cls, type) and issubclass(cls, PairKind)):
-            raise ValueError(f"@pair_kind({name!r}) decorates a subclass of ladderae.pair_kinds.PairKind. Received: {cls!r}")
-        cls.name = name
-        register(cls())
-        return cls
-
-    return decorator
-
-
-get = pair_kinds.get
-
-from ladderae.pair_kinds import consistency, stochastic  # noqa: E402,F401  (registers the built-in kinds)
+from ladderae.pair_kinds import consistency, lateral, stochastic  # noqa: E402,F401  (the built-in kinds register)

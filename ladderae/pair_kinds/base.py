@@ -19,9 +19,10 @@ A new kind is one subclass registered with ``@ladderae.pair_kind("name")``
 (see `ladderae.pair_kinds`), with nothing else to edit.
 """
 
-from ladderae import schedules
+from ladderae.graph.kinds import pair_kinds
+from ladderae.nn import schedules
 
-__all__ = ["PairKind"]
+__all__ = ["PairKind", "pair_kind"]
 
 
 class PairKind:
@@ -42,6 +43,17 @@ class PairKind:
     name = None
     settings = {}
     total = None
+    # Capabilities, what a model may ask of a kind instead of testing its class:
+    # whether its loss reads only a training pass's unlabelled rows (``COST_ROWS``), so that a batch given in
+    # labelled and unlabelled parts may run its decoder on the unlabelled part alone (`ladderae.LadderNetwork`);
+    unlabelled_rows_only = False
+    # whether it denoises: `compared(outputs, encoder, decoder, mode)` gives (clean target, denoised estimate).
+    denoises = False
+
+    @property
+    def merges(self):
+        """Whether this kind changes the walk: its class overrides `merge`."""
+        return type(self).merge is not PairKind.merge
 
     def edge_attributes(self, graph, encoder, decoder, **settings):
         """Check `settings` (edge attribute -> value) and return the attributes stored on the edge."""
@@ -76,7 +88,7 @@ class PairKind:
         too, in a full pass; not when decoding from z alone, where a kind
         uses only the top-down signal). ``network.noise(shape)`` draws
         standard-normal noise from the model's seed generator. A kind that
-        overrides this changes the forward pass; the base one is never called.
+        overrides this changes the forward pass (`merges`); the base one is never called.
         """
         return {}
 
@@ -99,3 +111,17 @@ class PairKind:
     def loss_terms(self, outputs, encoder, decoder, data, step):
         """``(reported terms by name, weighted contribution to the loss or None)`` for one pair."""
         return {}, None
+
+
+def pair_kind(name, *, override=False):
+    """Class decorator: register a `PairKind` subclass (one instance of it) under `name`."""
+    register = pair_kinds.register(name, override=override)
+
+    def decorator(cls):
+        if not (isinstance(cls, type) and issubclass(cls, PairKind)):
+            raise ValueError(f"@pair_kind({name!r}) decorates a subclass of ladderae.pair_kinds.PairKind. Received: {cls!r}")
+        cls.name = name
+        register(cls())
+        return cls
+
+    return decorator

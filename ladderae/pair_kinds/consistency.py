@@ -8,9 +8,10 @@ its loss is computed on stopped activations and the mode re-runs nothing.
 
 from keras import ops
 
-from ladderae import losses, schedules
-from ladderae import stop_gradient as stop_gradient_lib
-from ladderae.pair_kinds import PairKind, pair_kind
+from ladderae.nn import losses
+from ladderae.nn import schedules
+from ladderae.nn import stop_gradient as stop_gradient_lib
+from ladderae.pair_kinds.base import PairKind, pair_kind
 
 __all__ = ["Consistency"]
 

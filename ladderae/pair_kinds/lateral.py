@@ -18,25 +18,21 @@ between e_i and d_i on stopped copies of e_i, so nothing below e_i learns).
 
 from keras import ops
 
-from ladderae import combinators, schedules
-from ladderae import stop_gradient as stop_gradient_lib
-from ladderae.pair_kinds import PairKind, pair_kind
+from ladderae.nn import combinators
+from ladderae.nn import schedules
+from ladderae.nn import stop_gradient as stop_gradient_lib
+from ladderae.nn.normalized import EPSILON
+from ladderae.nn.passes import COST_ROWS, clean
+from ladderae.pair_kinds.base import PairKind, pair_kind
 
-__all__ = ["Lateral", "EPSILON", "COST_ROWS", "clean"]
-
-EPSILON = 1e-6  # added to batch variances before their square root (here and in `ladderae.ladder_network`)
-# Where a pass puts the rows (one 0/1 each) that the denoising costs average over; absent: every row.
-COST_ROWS = "cost_rows"
-
-
-def clean(key):
-    """Where a model that runs a clean pass keeps that pass's activation `key`."""
-    return f"clean/{key}"
-
+__all__ = ["Lateral"]
 
 @pair_kind("lateral")
 class Lateral(PairKind):
     """A lateral connection from e_i into d_i through a combinator, with a denoising cost."""
+
+    unlabelled_rows_only = True
+    denoises = True
 
     settings = {"denoising_weight": "weight", "combinator": "combinator", "stop_gradient": "stop_gradient"}
     total = "denoising"

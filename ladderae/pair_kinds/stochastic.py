@@ -19,11 +19,11 @@ import math
 import keras
 from keras import ops
 
-from ladderae import graph as graph_lib
-from ladderae import latents as latents_lib
-from ladderae import losses
+from ladderae.graph import build as graph_lib
+from ladderae.nn import latents as latents_lib
+from ladderae.nn import losses
 from ladderae.checks import is_positive_int
-from ladderae.pair_kinds import PairKind, pair_kind
+from ladderae.pair_kinds.base import PairKind, pair_kind
 
 __all__ = ["Stochastic"]
 

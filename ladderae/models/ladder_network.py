@@ -1,0 +1,336 @@
+"""`LadderNetwork`: Rasmus et al.'s semi-supervised Ladder network, as a Keras model built from its graph.
+
+The graph (`ladderae.ladder_graph`) is the architecture, `ladderae.ladder_network`
+its layers and passes, the pair kinds (``lateral`` by default) its lateral
+connections and denoising costs. Training minimises the supervised
+cross-entropy of the corrupted pass on the labelled rows (label >= 0) plus
+every pair's weighted cost; predictions come from the clean pass with the
+evaluation batch-norm statistics: running averages over the clean pass's
+unlabelled rows, or population statistics over given data
+(`LadderNetwork.recompute_statistics`).
+
+>>> import numpy as np, ladderae
+>>> model = ladderae.LadderNetwork(8, encoder=[6], n_classes=2, denoising_weight=[1.0, 0.1, 0.1], seed=0)
+>>> model.pairs
+[('x', 'x_hat'), ('e1', 'd1'), ('z', 'z_hat')]
+>>> model.term_names
+['cross_entropy', 'accuracy', 'error', 'denoising', 'denoising_x_x_hat', 'denoising_e1_d1', 'denoising_z_z_hat']
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from ladderae import checks
+from ladderae.data import semi_supervised as ladder_data
+from ladderae.graph import ladder as ladder_graph
+from ladderae.nn import schedules
+from ladderae.nn import stop_gradient as stop_gradient_lib
+from ladderae.graph import build as graph_lib
+from ladderae.models.distribute import ReplicaSeedGenerator, SavedNoiseState, reducible_metrics, scale_loss
+from ladderae.nn.ladder_walk import MIN_PART_ROWS, SUPERVISED, LadderNodes
+from ladderae.nn.walk import GraphBacked
+from ladderae.nn.passes import clean
+
+__all__ = ["LadderNetwork"]
+
+SUPERVISED_TERMS = ("cross_entropy", "accuracy", "error")
+
+
+def _depths(g, pairing):
+    """The (encoder, decoder) pairs that `pairing` names: "all", "top", None, depths, or node-name pairs."""
+    top = ladder_graph.n_depths(g) - 1
+    if pairing is None or pairing == "none":
+        return []
+    if pairing == "all":
+        return [ladder_graph.depth_pair(g, d) for d in range(top + 1)]
+    if pairing == "top":
+        return [ladder_graph.depth_pair(g, top)]
+    if isinstance(pairing, (list, tuple)):
+        return [tuple(p) if isinstance(p, (list, tuple)) else ladder_graph.depth_pair(g, p) for p in pairing]
+    raise graph_lib.GraphError(
+        f"`pairing` must be 'all', 'top' (the Gamma-model), None, or a list of depths (0: x, {top}: z) or of "
+        f"(encoder, decoder) node pairs. Received: pairing={pairing!r}"
+    )
+
+
+def _per_pair(name, value, n):
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise ValueError(f"`{name}` has {len(values)} entries but the pairing gives {n} pairs: give one per pair "
+                         "(from the input side) or one value for all.")
+    return values
+
+
+@keras.saving.register_keras_serializable(package="ladderae")
+class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
+    """A semi-supervised classifier with a denoising decoder joined to its encoder by lateral pairs.
+
+    Parameters
+    ----------
+    input_dim : int
+        Size of one (flattened) example, e.g. 784.
+    encoder : list of int
+        Widths of the hidden layers e1..eL (paper: 1000, 500, 250, 250, 250).
+    n_classes : int
+        Width of the softmax classifier z on top.
+    pairing : str or list
+        ``"all"`` (a pair at every depth, input and classifier included),
+        ``"top"`` (the Gamma-model), None (no decoder: supervised with noise),
+        or a list of depths (0: (x, x_hat); L+1: (z, z_hat)) or node pairs.
+    pair_kind : str or list of str
+        The registered pair kind of each pair: ``"lateral"`` (the ladder) or
+        ``"consistency"`` (a plain decoder with a loss per pair).
+    denoising_weight : float or list
+        lambda of each lateral pair, one for all or one per pair from the input
+        side (paper, 100 labels: 1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1).
+    combinator : str or list of str
+        The registered combinator of each lateral pair (``"gauss"``, ``"amlp"``).
+    stop_gradient : str or list of str
+        A stop-gradient mode per pair (``"none"``, as in the paper).
+    consistency_weight : float or list
+        Weight of each consistency pair.
+    noise_std : float or list
+        Std of the corrupted pass's Gaussian noise, one for all or one per
+        depth (input, hidden layers, classifier); 0 for no noise.
+    activation : str
+        Of the hidden layers.
+    momentum : float
+        Of the batch-norm running statistics used at evaluation (averages of
+        the clean pass's unlabelled rows; `recompute_statistics` replaces them
+        by exact ones).
+    seed : int or None
+        Seed of the corruption noise.
+    """
+
+    def __init__(self, input_dim, *, encoder=(1000, 500, 250, 250, 250), n_classes=10, pairing="all",
+                 pair_kind="lateral", denoising_weight=1.0, combinator="gauss", stop_gradient="none",
+                 consistency_weight=1.0, noise_std=0.3, activation="relu", momentum=0.99, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        input_dim = checks.check_positive_int("input_dim", input_dim)
+        n_classes = checks.check_positive_int("n_classes", n_classes)
+        if n_classes < 2:
+            raise ValueError(f"`n_classes` must be at least 2. Received: n_classes={n_classes}")
+        keras.activations.get(activation)
+        if not (checks.is_number(momentum) and 0 <= momentum < 1):
+            raise ValueError(f"`momentum` must be in [0, 1) (Keras' BatchNormalization: 0.99). Received: {momentum!r}")
+        g = ladder_graph.build_ladder_graph(input_dim, encoder, n_classes, noise_std=noise_std, activation=activation)
+        found = _depths(g, pairing)
+        settings = {"lateral": {"weight": _per_pair("denoising_weight", denoising_weight, len(found)),
+                                "combinator": _per_pair("combinator", combinator, len(found)),
+                                "stop_gradient": _per_pair("stop_gradient", stop_gradient, len(found))},
+                    "consistency": {"weight": _per_pair("consistency_weight", consistency_weight, len(found)),
+                                    "stop_gradient": _per_pair("stop_gradient", stop_gradient, len(found))}}
+        kinds = _per_pair("pair_kind", pair_kind, len(found))
+        for i, ((e, d), kind) in enumerate(zip(found, kinds)):
+            own = {attr: values[i] for attr, values in settings.get(kind, {}).items()}
+            ladder_graph.add_ladder_pair(g, e, d, kind, **own)
+        self._graph = g
+        self.network = LadderNodes(g, momentum=momentum)
+        self.node_layers = self.network.layers
+        self.pair_layers = self.network.pair_layers
+        self.seed_generator = ReplicaSeedGenerator(seed)  # each tf.distribute replica draws its own noise
+        self.network.noise = lambda shape: keras.random.normal(shape, seed=self.seed_generator)
+        self.step_counter = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False,
+                                            name="step_counter")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names}
+        self._arguments = {
+            "input_dim": input_dim, "encoder": list(encoder), "n_classes": n_classes,
+            "pairing": [list(p) for p in found], "pair_kind": kinds,
+            "denoising_weight": [schedules.serialize(schedules.get(w, "denoising_weight"))
+                                 for w in settings["lateral"]["weight"]],
+            "combinator": settings["lateral"]["combinator"], "stop_gradient": settings["lateral"]["stop_gradient"],
+            "consistency_weight": [schedules.serialize(schedules.get(w, "consistency_weight"))
+                                   for w in settings["consistency"]["weight"]],
+            "noise_std": [g.nodes[n]["noise_std"] for n in g if "noise_std" in g.nodes[n]],
+            "activation": activation, "momentum": momentum, "seed": seed,
+        }
+        self.build((None, input_dim))
+
+    @property
+    def n_classes(self):
+        return self._graph.graph["n_classes"]
+
+    @property
+    def term_names(self):
+        """Metrics besides ``loss``: supervised cross-entropy, accuracy and error, then the pair terms."""
+        return list(SUPERVISED_TERMS) + self.network.term_names()
+
+    def build(self, input_shape):
+        self.network.build()
+        self.built = True
+
+    # --------------------------------------------------------------- forward
+
+    def _flatten(self, inputs):
+        width = self._graph.nodes[graph_lib.INPUT]["units"]
+        if int(np.prod(inputs.shape[1:])) != width:
+            raise ValueError(f"{self.name} takes examples of {width} values. Received: x with shape "
+                             f"{tuple(inputs.shape)}.")
+        return ops.reshape(ops.cast(inputs, self.compute_dtype), (-1, width))
+
+    def call(self, inputs, training=False):
+        """Class probabilities (clean pass, evaluation statistics); in training, every activation by name.
+
+        `inputs` is x, or what `fit` passes: (x, labels), whose training pass
+        normalises the labelled rows (label >= 0) and the others apart, or a
+        batch in parts, ``{"labelled": x_l, "unlabelled": x_u}``
+        (`LadderNodes.forward_parts`: the decoder runs on x_u alone).
+        """
+        if isinstance(inputs, dict):
+            parts = [self._flatten(inputs[part]) for part in ladder_data.PARTS]
+            if training:
+                return self.network.forward_parts(*parts)
+            return self.network.probabilities(ops.concatenate(parts))
+        inputs, labels = inputs if isinstance(inputs, (tuple, list)) else (inputs, None)
+        x = self._flatten(inputs)
+        if training:
+            return self.network.forward(x, labelled=None if labels is None else ops.reshape(labels, (-1,)) >= 0)
+        return self.network.probabilities(x)
+
+    def denoised(self, x):
+        """Per lateral pair (e, d): the clean z and the denoised z_hat of one training pass over `x`, as NumPy.
+
+        z_hat is normalised with the clean batch's statistics: the two arrays
+        are what the pair's denoising cost compares (`ladderae.ladder_plots`
+        draws them). The pass draws its noise from the model's generator, as a
+        training step does, and leaves the running statistics as they are.
+        """
+        x = self._flatten(ops.convert_to_tensor(self._check_x(x, "denoised")))
+        outputs = self.network.forward(x)
+        found = {}
+        for kind, (e, d, data) in zip(self.network.kinds, self.network.pairs):
+            if kind.denoises:
+                pair = kind.compared(outputs, e, d, stop_gradient_lib.get(data["stop_gradient"]))
+                found[(e, d)] = tuple(ops.convert_to_numpy(v) for v in pair)
+        return found
+
+    # ------------------------------------------------------------------ loss
+
+    def loss_terms(self, y, outputs, step):
+        """Every term by name, ``loss`` included, for labels `y` (-1: unlabelled) and the outputs of a call.
+
+        After a training call the cross-entropy is the corrupted pass's and
+        the accuracy the clean pass's; after an evaluation call both come from
+        the clean probabilities.
+        """
+        labels = ops.reshape(ops.cast(y, "int32"), (-1,))
+        labelled = ops.cast(labels >= 0, self.compute_dtype)
+        count = ops.maximum(ops.sum(labelled), 1.0)
+        one_hot = ops.one_hot(ops.maximum(labels, 0), self.n_classes, dtype=self.compute_dtype)
+        if isinstance(outputs, dict):
+            log_p = ops.log_softmax(self.network.logits(outputs[SUPERVISED]), axis=-1)
+            clean_z = self.network.logits(outputs[clean(SUPERVISED)])
+        else:
+            log_p, clean_z = ops.log(ops.maximum(outputs, 1e-12)), outputs
+        cross_entropy = -ops.sum(labelled * ops.sum(one_hot * log_p, axis=-1)) / count
+        correct = ops.cast(ops.argmax(clean_z, axis=-1) == labels, self.compute_dtype)
+        accuracy = ops.sum(labelled * correct) / count
+        terms = {"cross_entropy": cross_entropy, "accuracy": accuracy, "error": 1.0 - accuracy,
+                 "labelled": ops.sum(labelled), "loss": cross_entropy}
+        if isinstance(outputs, dict):
+            pair_terms, totals, pair_loss = self.network.pair_terms(outputs, step)
+            terms.update(totals)
+            terms.update(pair_terms)
+            if pair_loss is not None:
+                terms["loss"] = cross_entropy + pair_loss
+        return terms
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if y is None:
+            raise ValueError(f"{self.name} needs labels: fit(x, y) with y = -1 for unlabelled rows, or a "
+                             "ladderae.SemiSupervisedBatches.")
+        if sample_weight is not None:
+            raise ValueError(f"{self.name} does not support sample_weight.")
+        step = schedules.current_step(self.step_counter, training)
+        if training and isinstance(y_pred, dict):
+            self.network.update_statistics(y_pred)
+        terms = self.loss_terms(y, y_pred, step)
+        # The pair terms weigh by the rows the pass decoded (a batch in parts: its unlabelled part).
+        rows = y_pred[clean(graph_lib.INPUT)] if isinstance(y_pred, dict) else y
+        batch = ops.cast(ops.shape(rows)[0], self.compute_dtype)
+        for name, tracker in self.trackers.items():
+            if name in terms:
+                tracker.update_state(terms[name], sample_weight=terms["labelled"] if name in SUPERVISED_TERMS
+                                     else batch)
+        return scale_loss(terms["loss"])
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        logs = super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        if not isinstance(y_pred, dict):  # evaluation runs no decoder: only the supervised terms
+            logs = {k: v for k, v in logs.items() if k == "loss" or k in SUPERVISED_TERMS}
+        return reducible_metrics(logs)  # see ladderae.distribute
+
+    # ------------------------------------------------------------ statistics
+
+    def recompute_statistics(self, x, batch_size=1000):
+        """Set the evaluation batch-norm statistics to the exact mean and variance over the rows of `x`.
+
+        A clean pass, layer by layer from the bottom (each layer's inputs
+        normalised with the population statistics just set below it, as at
+        evaluation); the weights and the noise state are left as they are. The
+        result does not depend on `batch_size` (only memory does), up to float
+        rounding. Give it data distributed like what the model will be scored
+        on, e.g. the training digits (labelled and unlabelled, without
+        repeats). It replaces the running averages that training keeps, which
+        lag the weights; training goes on updating them from there.
+        """
+        x = self._check_x(x, "recompute_statistics")
+        batch_size = checks.check_positive_int("batch_size", batch_size)
+        self.network.set_population_statistics([self._flatten(ops.convert_to_tensor(x[i : i + batch_size]))
+                                                for i in range(0, len(x), batch_size)])
+
+    # ------------------------------------------------- Keras' loops, checked
+
+    def _check_x(self, x, what):
+        x = np.asarray(x)
+        width = self._graph.nodes[graph_lib.INPUT]["units"]
+        if x.ndim < 2 or int(np.prod(x.shape[1:])) != width or not len(x):
+            raise ValueError(f"{what}: `x` must hold rows of {width} values. Received: x with shape {x.shape}.")
+        return x
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Keras' fit on (x, y), y = -1 marking unlabelled rows, or on a `SemiSupervisedBatches` (y None).
+
+        The model's training pass gets (x, y) as its input, to normalise the
+        labelled and unlabelled rows of a batch apart when it has at least
+        `ladderae.ladder_network.MIN_PART_ROWS` of each (else together). A
+        `SemiSupervisedBatches` whose every batch has that many of each comes
+        in parts (`LadderNodes.forward_parts`), labelled rows first: the same
+        loss, and the decoder runs on the unlabelled rows alone.
+        """
+        if isinstance(x, keras.utils.PyDataset):
+            apart = (isinstance(x, ladder_data.SemiSupervisedBatches) and self.network.trains_parts_apart
+                     and min(x.part_sizes()) >= MIN_PART_ROWS)
+            return super().fit(ladder_data.WithLabels(x, parts=apart), y, **kwargs)
+        x = self._check_x(x, "fit")
+        if y is None:
+            raise ValueError("fit needs `y`: one label per row of x, -1 for an unlabelled row (or pass a "
+                             "ladderae.SemiSupervisedBatches as x).")
+        y = ladder_data.check_labels(y, self.n_classes, len(x))
+        return super().fit((x, y), y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """Keras' evaluate on labelled (x, y): ``loss`` and ``cross_entropy``, ``accuracy`` and ``error``."""
+        if not isinstance(x, keras.utils.PyDataset):
+            x = self._check_x(x, "evaluate")
+            y = ladder_data.check_labels(y, self.n_classes, len(x), unlabelled=False)
+        return super().evaluate(x, y, **kwargs)
+
+    def predict(self, x, **kwargs):
+        """Class probabilities, shape (rows, n_classes), from the clean pass."""
+        if not isinstance(x, keras.utils.PyDataset):
+            x = self._check_x(x, "predict")
+        return super().predict(x, **kwargs)
+
+    # ---------------------------------------------------------------- config
+
+    def get_config(self):
+        return {**super().get_config(), **self._arguments}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("denoising_weight", "consistency_weight"):
+            config[key] = [schedules.get(w, key) for w in config[key]]
+        return cls(**config)
