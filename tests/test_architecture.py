@@ -69,3 +69,36 @@ def test_the_package_root_holds_a_few_shared_modules():
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_module_is_overgrown(module):
     assert len(MODULES[module].read_text().splitlines()) <= MAX_LINES
+
+
+KIND_CLASSES = {"PairKind", "Consistency", "Lateral", "Stochastic"}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer(m) != "pair_kinds"))
+def test_no_model_branches_on_a_pair_kinds_class(module):
+    """Outside the pair kinds, a kind is asked what it can do (`PairKind`'s capabilities), never tested by class."""
+    tree = ast.parse(MODULES[module].read_text())
+    tested = [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Call)
+              and getattr(node.func, "id", None) in ("isinstance", "issubclass")
+              and {getattr(n, "id", getattr(n, "attr", None)) for n in ast.walk(node.args[1])} & KIND_CLASSES]
+    assert tested == []
+
+
+WALKERS = ["ladderae.nn.walk", "ladderae.nn.ladder_walk", "ladderae.nn.stop_gradient",
+           *sorted(m for m in MODULES if layer(m) == "pair_kinds")]
+
+
+@pytest.mark.parametrize("module", WALKERS)
+def test_a_pass_sets_no_attribute_of_the_network_or_a_kind(module):
+    """What a pass needs travels in its `WalkContext`: outside construction and building, no method of the walk
+    or of a pair kind assigns an attribute of itself or of the network it is given."""
+    setters = []
+    for function in ast.walk(ast.parse(MODULES[module].read_text())):
+        if not isinstance(function, ast.FunctionDef) or function.name in ("__init__", "build", "build_layers"):
+            continue
+        for node in ast.walk(function):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            setters += [f"{function.name}: {ast.unparse(t)}" for t in targets if isinstance(t, ast.Attribute)
+                        and getattr(t.value, "id", None) in ("self", "network")]
+    assert setters == []

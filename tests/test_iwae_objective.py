@@ -57,9 +57,9 @@ def test_the_layers_below_z_run_once_and_give_what_the_repeated_batch_gives(kwar
     repeated.set_weights(model.get_weights())
     noise = {}
 
-    def fixed(network):  # the same draws, call by call, in both passes
+    def fixed(m):  # the same draws, call by call, in both passes
         calls = iter(range(100))
-        network.noise = lambda shape: noise.setdefault((next(calls), *shape), RNG.normal(size=shape).astype("f4"))
+        m._noise = lambda shape: noise.setdefault((next(calls), *shape), RNG.normal(size=shape).astype("f4"))
 
     x4 = np.concatenate([X] * 4)
     z_noise = RNG.normal(size=(len(x4), model.latent_dim)).astype("float32")
@@ -68,7 +68,7 @@ def test_the_layers_below_z_run_once_and_give_what_the_repeated_batch_gives(kwar
     model.network.walk = lambda nodes, h, *args, **kw: walked.append((nodes[0], h.shape[0])) or walk(nodes, h, *args,
                                                                                                        **kw)
     for name, m, x, samples in (("once", model, X, 4), ("repeated", repeated, x4, 1)):
-        fixed(m.network)
+        fixed(m)
         m._draw_noise = lambda rows: z_noise[:rows]
         outputs[name] = m._forward(x, True, samples)
     assert walked[:2] == [("e1", len(X)), ("z", 4 * len(X))]  # the encoder on the batch, z on its 4 copies
@@ -78,7 +78,7 @@ def test_the_layers_below_z_run_once_and_give_what_the_repeated_batch_gives(kwar
                                    rtol=1e-5, atol=1e-5, err_msg=key)
     losses = {}
     for name, m, x, samples in (("once", model, X, 4), ("repeated", repeated, x4, 1)):
-        fixed(m.network)
+        fixed(m)
         m._draw_noise = lambda rows: z_noise[:rows]
         losses[name] = gradients(m, lambda m=m, x=x, samples=samples: m.loss_terms(
             x if samples == 1 else X, m._forward(x, True, samples), 0)["neg_elbo"])

@@ -39,3 +39,14 @@ def test_a_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(t
     assert not backup.exists()  # BackupAndRestore deletes it once training completes
     for resumed, uninterrupted in zip(weights(tmp_path / "resumed"), weights(tmp_path / "uninterrupted")):
         np.testing.assert_array_equal(resumed, uninterrupted)
+
+
+def test_a_seeded_model_fit_on_arrays_with_keras_shuffle_resumes_exactly(tmp_path):
+    """Arrays with fit's default shuffle=True: the model batches them in an order keyed to the step count
+    (`pipeline.ShuffledArrays` under `EpochSync`), so a killed run resumes to the uninterrupted weights."""
+    backend = keras.backend.backend()
+    run(backend, tmp_path / "uninterrupted", tmp_path / "backup_uninterrupted", "--arrays")
+    run(backend, tmp_path / "killed", tmp_path / "backup", "--arrays", "--kill-after-steps", 6, expect=-signal.SIGKILL)
+    run(backend, tmp_path / "resumed", tmp_path / "backup", "--arrays")
+    for resumed, uninterrupted in zip(weights(tmp_path / "resumed"), weights(tmp_path / "uninterrupted")):
+        np.testing.assert_array_equal(resumed, uninterrupted)

@@ -7,6 +7,7 @@ from conftest import bits, fixed_weights, gradients, numpy
 from keras import ops
 
 import ladderae
+from ladderae.nn.context import WalkContext
 from ladderae import evaluate, evaluate_hierarchy, graph, latents
 
 X = bits((64, 12))
@@ -29,13 +30,13 @@ def test_the_merge_is_the_precision_weighted_product_numpy_computes():
 
 def test_the_model_merges_bottom_up_with_top_down_and_decodes_from_the_prior_alone():
     model = fixed_weights(lvae(), 0.5)
-    out = {k: numpy(v) for k, v in model.network.walk(model.network.order[1:], model._flatten(X), None).items()}
+    out = {k: numpy(v) for k, v in model.network.walk(model.network.order[1:], model._flatten(X), WalkContext()).items()}
     layers = model.pair_layers["e1_d1"]
     mu_hat, lv_hat = np.split(numpy(layers["posterior"](out["e1"])), 2, axis=-1)  # one product: [mean | log_var]
     expected = latents.precision_weighted(mu_hat, lv_hat, out["z1_prior_mean"], out["z1_prior_log_var"])
     np.testing.assert_allclose(out["z1_mean"], numpy(expected[0]), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(out["z1"], out["z1_mean"])  # a deterministic pass continues with the mean
-    top_only = model.network.walk(model.network.decoder_path(), out["z"], None)
+    top_only = model.network.walk(model.network.decoder_path(), out["z"], WalkContext())
     np.testing.assert_array_equal(numpy(top_only["z1"]), numpy(top_only["z1_prior_mean"]))
 
 
@@ -110,7 +111,7 @@ def test_encode_active_units_and_top_down_sampling():
     np.testing.assert_array_equal(model.sample(5, seed=1), model.sample(5, seed=1))
     # Changing only the top latent changes every lower prior: generation runs top down.
     tops = np.zeros((2, 3), "float32"), np.ones((2, 3), "float32")
-    priors = [model.network.walk(model.network.decoder_path(), keras.ops.convert_to_tensor(z), None) for z in tops]
+    priors = [model.network.walk(model.network.decoder_path(), keras.ops.convert_to_tensor(z), WalkContext()) for z in tops]
     for name in ("z2", "z1"):
         assert not np.allclose(numpy(priors[0][f"{name}_prior_mean"]), numpy(priors[1][f"{name}_prior_mean"]))
 
@@ -219,7 +220,7 @@ def test_prior_variation_redraws_one_layer_per_row_under_a_fixed_draw_of_the_lay
     noise = {"z": np.repeat(kept["z"], 4, axis=0), "z2": rng.standard_normal((4, 4), dtype="float32"),
              "z1": np.zeros((4, 5), "float32")}
     out = model.network.walk(model.network.decoder_path(), ops.convert_to_tensor(noise["z"]),
-                             {k: ops.convert_to_tensor(v) for k, v in noise.items()})
+                             WalkContext(given={k: ops.convert_to_tensor(v) for k, v in noise.items()}))
     expected = ops.convert_to_numpy(model.likelihood(out["x_hat"])).reshape(4, 4, 4)
     np.testing.assert_allclose(np.stack(rows[1]), expected, atol=1e-6)
     with pytest.raises(ValueError, match="prior_variation draws a hierarchy"):

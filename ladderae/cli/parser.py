@@ -134,8 +134,8 @@ def _add_model_arguments(parser):
     group.add_argument("--encoder", type=_positive_int, nargs="*", default=[512, 256], metavar="UNITS",
                        help="widths of the dense encoder layers e1..eL; the decoder mirrors them (default: 512 256)")
     group.add_argument("--latent-dim", type=_positive_int, nargs="+", default=[32], metavar="UNITS",
-                       help="bottleneck width (default: 32), or a hierarchy with --pair-kind stochastic: one width "
-                       "per stochastic pair from the input side, the top last (e.g. 64 32 16 8 4)")
+                       help="bottleneck width (default: 32), or a hierarchy with --pair-kind stochastic (or "
+                       "bottom_up): one width per pair from the input side, the top last (e.g. 64 32 16 8 4)")
     group.add_argument("--conv", type=_positive_int, nargs="*", default=[], metavar="FILTERS",
                        help="filters of Conv2D encoder layers before the dense ones, e.g. 32 64 (images only)")
     group.add_argument("--kernel-size", type=_positive_int, nargs="+", default=[3], metavar="K",

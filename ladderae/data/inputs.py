@@ -14,7 +14,7 @@ import numpy as np
 
 from ladderae.checks import check_all_finite, check_rows
 
-__all__ = ["check_examples", "shape_error", "check_call", "stop_on_nan", "CheckedLoops"]
+__all__ = ["check_examples", "shape_error", "check_call", "stop_on_nan", "keyed_to_steps"]
 
 
 def _first_batch(x):
@@ -93,33 +93,3 @@ def keyed_to_steps(data, callbacks):
     from ladderae.data.pipeline import EpochSync
 
     return _with(callbacks, EpochSync, lambda: EpochSync(data))
-
-
-class CheckedLoops:
-    """A `keras.Model` mixin: `fit`, `evaluate` and `predict` check their data with `check_call` first."""
-
-    def fit(self, x=None, y=None, **kwargs):
-        """Keras' `fit` on x alone, with the data checked first and `TerminateOnNaN` among the callbacks.
-
-        The checks (`ladderae.inputs`) run before any step, so a refused call
-        never costs the trained weights; a non-finite loss stops training
-        (Keras prints "Invalid loss, terminating training") instead of running
-        every remaining epoch on NaN weights. A `pipeline.DynamicBinarization`
-        input gets `pipeline.EpochSync` and ``shuffle=False`` unless told
-        otherwise, so a run resumed by `BackupAndRestore` ends where an
-        uninterrupted one does.
-        """
-        check_call(self, "fit", x, y, kwargs.get("sample_weight"), kwargs.get("validation_data"))
-        kwargs["callbacks"] = stop_on_nan(kwargs.get("callbacks"))
-        if hasattr(x, "set_epoch"):  # a ladderae pipeline that draws each epoch from (seed, epoch): resume exactly
-            kwargs["callbacks"] = keyed_to_steps(x, kwargs["callbacks"])
-            kwargs.setdefault("shuffle", False)  # it shuffles itself; Keras' shuffle is not in any backup
-        return super().fit(x, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        check_call(self, "evaluate", x, y, kwargs.get("sample_weight"))
-        return super().evaluate(x, **kwargs)
-
-    def predict(self, x, **kwargs):
-        check_call(self, "predict", x)
-        return super().predict(x, **kwargs)

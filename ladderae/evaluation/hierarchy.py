@@ -1,10 +1,13 @@
 """Figures of a hierarchy of latents (a Ladder VAE) over all its layers, as `ladderae.evaluate` gives them for one.
 
 - `iwae_nll`: -log (1/k) sum_s p(x, z_1..z_L) / q(z_1..z_L | x) per example,
-  each sample drawn top down through the merged posteriors; k=1 is the
-  negative ELBO with sampled KL terms, and the bound tightens as k grows.
+  each sample drawn through the posteriors as the model's walk draws them
+  (top down through the merged posteriors of a Ladder VAE, bottom up for
+  ``bottom_up`` pairs); k=1 is the negative ELBO with sampled KL terms, and
+  the bound tightens as k grows.
 - `elbo`: the negative ELBO with its reconstruction and per-layer KL
-  (analytic given the sampled layers above), nats per example.
+  (`ladderae.latents.kl_per_dim`: analytic given the sampled layers above),
+  nats per example.
 - `active_units`: per layer, the units whose posterior mean varies across data.
 
 The noise comes from NumPy, one generator per example, so each figure is the
@@ -14,6 +17,7 @@ same however the work is chunked. They work for one-latent models too.
 import numpy as np
 from keras import ops
 
+from ladderae.nn.context import WalkContext
 from ladderae.graph import build as graph_lib
 from ladderae.nn import latents
 from ladderae.evaluation import streaming
@@ -38,20 +42,22 @@ def _pass(model, x, noise):
     """The walk's activations for the draws of `noise` (example-major rows, the same number for every example of
     `x`) and those rows' x.
 
-    The deterministic encoder below the bottleneck runs once per example and
-    is repeated (the same values an evaluation walk over repeated rows gives);
-    the bottleneck and the decoder, where the samples differ, run on every row.
+    The deterministic layers below the bottleneck (`NodeNetwork.shared_below`:
+    all of them unless a latent is drawn on the way up) run once per example
+    and are repeated (the same values an evaluation walk over repeated rows
+    gives); the rest, where the samples differ, runs on every row.
     """
     network = model.network
-    below = network.encoder_path()[:-1]
+    below = network.shared_below()
     h = model._flatten(ops.convert_to_tensor(x))
     samples = ops.shape(next(iter(noise.values())))[0] // ops.shape(h)[0]
     bottom_up = {name: ops.repeat(value, samples, axis=0)
-                 for name, value in network.walk(below, h, None, training=False).items()}
+                 for name, value in network.walk(below, h, WalkContext(training=False)).items()}
     h = ops.repeat(h, samples, axis=0)
     rest = network.order[len(below) + 1:]
     noise = {name: ops.convert_to_tensor(value) for name, value in noise.items()}
-    top_down = network.walk(rest, bottom_up[below[-1]] if below else h, noise, context=bottom_up, training=False)
+    top_down = network.walk(rest, bottom_up[below[-1]] if below else h, WalkContext(training=False, given=noise),
+                            before=bottom_up)
     return {**bottom_up, **top_down}, h
 
 

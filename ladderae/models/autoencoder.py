@@ -5,11 +5,9 @@ into layers and walks them, `ladderae.objective` assembles the loss; this
 module is the Keras side: training step hooks, metrics, user methods, config.
 """
 
-import warnings
 
 import keras
 import networkx as nx
-import numpy as np
 from keras import ops
 
 from ladderae import checks
@@ -21,17 +19,17 @@ from ladderae.nn import schedules
 from ladderae.graph import build as graph_lib
 from ladderae.data import inputs as inputs_lib
 from ladderae.graph import pairing as pairing_lib
-from ladderae.models.distribute import ReplicaSeedGenerator, SavedNoiseState, reducible_metrics, scale_loss
-from ladderae.data.inputs import CheckedLoops
+from ladderae.models.base import GraphModel
 from ladderae.models.hierarchy import HierarchyMethods
 from ladderae.models.methods import LatentMethods
-from ladderae.nn.walk import GraphBacked, NodeNetwork
+from ladderae.nn.context import WalkContext
+from ladderae.nn.walk import NodeNetwork
 
 __all__ = ["LadderAE"]
 
 
 @keras.saving.register_keras_serializable(package="ladderae")
-class LadderAE(CheckedLoops, SavedNoiseState, GraphBacked, HierarchyMethods, LatentMethods, keras.Model):
+class LadderAE(HierarchyMethods, LatentMethods, GraphModel):
     """A deep autoencoder whose encoder layers are matched to their mirror decoder layers.
 
     The architecture is a `networkx.DiGraph` (`model.graph`): input ``x``,
@@ -166,34 +164,23 @@ class LadderAE(CheckedLoops, SavedNoiseState, GraphBacked, HierarchyMethods, Lat
             **kind_settings,
         )
         latents.assign_widths(g, lower_dims, latent_dim)  # a list: one latent per stochastic pair, the top last
-        self._graph = nx.freeze(g)
-        self.network = NodeNetwork(self._graph)
+        graph = nx.freeze(g)
+        network = NodeNetwork(graph)
 
         # Training settings that are not architecture.
         self.beta = schedules.get(beta, "beta")
-        self.free_bits = latents.check_free_bits(free_bits, len(self.network.latents) + 1)
+        self.free_bits = latents.check_free_bits(free_bits, len(network.latents) + 1)
         self.objective, self.k = arguments.objective_choice(objective, k, variational, self.free_bits)
-        self.seed = seed
-        # The resolved arguments, as get_config returns them (pairs: as resolved into the graph).
-        self._arguments = {
-            "input_shape": list(shape), "encoder": list(encoder), "latent_dim": arguments.listed(latent_dim), "conv": list(conv),
-            "kernel_size": arguments.listed(kernel_size), "strides": arguments.listed(strides), "variational": bool(variational),
-            "pairing": pairing_lib.explicit_pairs(self._graph),
+        # The model on the graph and its walk, with the resolved arguments as get_config returns them (pairs: as
+        # resolved into the graph).
+        self._set_up(graph, network, seed, {
+            "input_shape": list(shape), "encoder": list(encoder), "latent_dim": arguments.listed(latent_dim),
+            "conv": list(conv), "kernel_size": arguments.listed(kernel_size), "strides": arguments.listed(strides),
+            "variational": bool(variational), "pairing": pairing_lib.explicit_pairs(graph),
             "likelihood": likelihood if isinstance(likelihood, str) else None,
             "free_bits": self.free_bits, "objective": self.objective, "k": self.k, "activation": activation,
-            "batch_norm": bool(batch_norm),
-            "seed": seed,
-        }
-
-        # The layers: one per graph node, named after it, and those the pair kinds add.
-        self.node_layers = self.network.layers
-        self.pair_layers = self.network.pair_layers
-        self.seed_generator = ReplicaSeedGenerator(seed)  # each tf.distribute replica draws its own noise
-        self.network.noise = lambda shape: keras.random.normal(shape, seed=self.seed_generator)
-        self.step_counter = self.add_weight(
-            shape=(), dtype="int32", initializer="zeros", trainable=False, name="step_counter"
-        )
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names}
+            "batch_norm": bool(batch_norm), "seed": seed,
+        })
         self.build((None, *shape))
 
     # ----------------------------------------------------------------- graph
@@ -232,6 +219,14 @@ class LadderAE(CheckedLoops, SavedNoiseState, GraphBacked, HierarchyMethods, Lat
     def _draw_noise(self, batch):
         return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
 
+    def _context(self, rows, sample=True, training=None):
+        """The `WalkContext` of a pass over `rows` examples: sampled (z's noise drawn once for the pass, so that
+        a `local` pair's re-run sees the same z; the latents below from the seed generator) or, unless `sample`
+        on a variational model, deterministic (every latent at its mean)."""
+        if not (sample and self.variational):
+            return WalkContext(training=training)
+        return WalkContext(training=training, noise=self._noise, given={graph_lib.LATENT: self._draw_noise(rows)})
+
     def call(self, inputs, training=False):
         """All activations by node name, plus ``z_mean``, ``z_log_var`` and ``reconstruction``.
 
@@ -246,8 +241,7 @@ class LadderAE(CheckedLoops, SavedNoiseState, GraphBacked, HierarchyMethods, Lat
 
     def _forward(self, inputs, training, samples):
         h = self._flatten(inputs)
-        eps = self._draw_noise(ops.shape(h)[0] * samples) if self.variational else None
-        out = self.network.forward(h, eps, training, samples)
+        out = self.network.forward(h, self._context(ops.shape(h)[0] * samples, training=training), samples)
         out["reconstruction"] = ops.reshape(self.likelihood(out[graph_lib.OUTPUT]), (-1, *self._data_shape))
         return out
 
@@ -267,45 +261,26 @@ class LadderAE(CheckedLoops, SavedNoiseState, GraphBacked, HierarchyMethods, Lat
                                     beta=self.beta(step), free_bits=self.free_bits, objective=self.objective,
                                     k=self.k)
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def step_terms(self, x, y, y_pred, step, training):
         if y is not None:
             raise ValueError(
                 f"{self.name} learns from x alone: call fit(x) with no targets (got y of shape {tuple(y.shape)})."
             )
-        if sample_weight is not None:
-            raise ValueError(f"{self.name} does not support sample_weight; pass fit(x) without it.")
-        step = schedules.current_step(self.step_counter, training)
         if not training and self.objective == "iwae" and self.k > 1:  # evaluate() scores the bound it trains
             y_pred = self._forward(x, False, self.k)
-        terms = self.loss_terms(x, y_pred, step)
-        batch = ops.shape(x)[0]  # weight by batch size, as Keras' own loss tracker does
-        for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name], sample_weight=batch)
-        # Under tf.distribute Keras sums the replicas' gradients: return this replica's share of the mean.
-        return scale_loss(terms["loss"])
+        return self.loss_terms(x, y_pred, step)
 
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        # Keras 3 cannot reduce scalar step metrics across workers: see ladderae.distribute.reducible_metrics.
-        return reducible_metrics(super().compute_metrics(x, y, y_pred, sample_weight=sample_weight))
+    def term_weight(self, name, terms, x, y_pred):
+        return ops.shape(x)[0]  # the batch size, as Keras' own loss tracker weighs
+
+    def check_data(self, method, x, y=None, sample_weight=None, validation_data=None):
+        """`ladderae.data.inputs.check_call`: examples that fit the graph and the likelihood, no targets or
+        weights."""
+        inputs_lib.check_call(self, method, x, y, sample_weight, validation_data)
+        return x, None
 
     # ---------------------------------------------------------------- config
 
-    def save_own_variables(self, store):
-        """The weights and (through SavedNoiseState) the noise state; warns when a weight is NaN or infinite.
-
-        A diverged run's model predicts NaN; the file is still written so that it can be inspected.
-        """
-        bad = [v.path for v in self.weights if not np.all(np.isfinite(ops.convert_to_numpy(v)))]
-        if bad:
-            warnings.warn(
-                f"Saving {self.name} with non-finite weights in {', '.join(bad[:5])}"
-                f"{' and more' if len(bad) > 5 else ''}: training diverged, and this model predicts NaN. "
-                "Retrain with a lower learning rate (or restore a checkpoint from before the divergence).",
-                stacklevel=2,
-            )
-        super().save_own_variables(store)  # SavedNoiseState adds the noise state
-
     def get_config(self):
         likelihood = self._arguments["likelihood"] or keras.saving.serialize_keras_object(self.likelihood)
-        return {**super().get_config(), **self._arguments, "likelihood": likelihood,
-                "beta": schedules.serialize(self.beta)}
+        return {**super().get_config(), "likelihood": likelihood, "beta": schedules.serialize(self.beta)}

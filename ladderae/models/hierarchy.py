@@ -14,6 +14,7 @@ import keras
 from keras import ops
 
 from ladderae import checks
+from ladderae.nn.context import WalkContext
 from ladderae.nn import latents
 from ladderae.graph import build as graph_lib
 
@@ -25,7 +26,7 @@ class HierarchyMethods:
 
     def _full_walk(self, batch, sample):
         h = self._flatten(batch)
-        return self.network.walk(self.network.order[1:], h, self._draw_noise(ops.shape(h)[0]) if sample else None)
+        return self.network.walk(self.network.order[1:], h, self._context(ops.shape(h)[0], sample))
 
     def _mean_of(self, params):
         return ops.reshape(self.likelihood(params), (-1, *self._data_shape))
@@ -79,5 +80,6 @@ class HierarchyMethods:
         """Means of p(x | z) decoded top down from standard-normal `noise` by latent name: z = noise["z"], each lower
         z_i = mu_p + sigma_p * noise[z_i] from its prior given the layer above (zeros: the prior's mean)."""
         noise = {name: ops.cast(value, self.compute_dtype) for name, value in noise.items()}
-        params = self.network.walk(self.network.decoder_path(), noise[graph_lib.LATENT], noise)[graph_lib.OUTPUT]
+        given = WalkContext(given=noise)
+        params = self.network.walk(self.network.decoder_path(), noise[graph_lib.LATENT], given)[graph_lib.OUTPUT]
         return self._mean_of(params)

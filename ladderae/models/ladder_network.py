@@ -27,10 +27,9 @@ from ladderae.graph import ladder as ladder_graph
 from ladderae.nn import schedules
 from ladderae.nn import stop_gradient as stop_gradient_lib
 from ladderae.graph import build as graph_lib
-from ladderae.models.distribute import ReplicaSeedGenerator, SavedNoiseState, reducible_metrics, scale_loss
+from ladderae.models.base import GraphModel
 from ladderae.nn.ladder_walk import MIN_PART_ROWS, SUPERVISED, LadderNodes
-from ladderae.nn.walk import GraphBacked
-from ladderae.nn.passes import clean
+from ladderae.nn.context import WalkContext, clean
 
 __all__ = ["LadderNetwork"]
 
@@ -63,7 +62,7 @@ def _per_pair(name, value, n):
 
 
 @keras.saving.register_keras_serializable(package="ladderae")
-class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
+class LadderNetwork(GraphModel):
     """A semi-supervised classifier with a denoising decoder joined to its encoder by lateral pairs.
 
     Parameters
@@ -125,16 +124,7 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         for i, ((e, d), kind) in enumerate(zip(found, kinds)):
             own = {attr: values[i] for attr, values in settings.get(kind, {}).items()}
             ladder_graph.add_ladder_pair(g, e, d, kind, **own)
-        self._graph = g
-        self.network = LadderNodes(g, momentum=momentum)
-        self.node_layers = self.network.layers
-        self.pair_layers = self.network.pair_layers
-        self.seed_generator = ReplicaSeedGenerator(seed)  # each tf.distribute replica draws its own noise
-        self.network.noise = lambda shape: keras.random.normal(shape, seed=self.seed_generator)
-        self.step_counter = self.add_weight(shape=(), dtype="int32", initializer="zeros", trainable=False,
-                                            name="step_counter")
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.term_names}
-        self._arguments = {
+        self._set_up(g, LadderNodes(g, momentum=momentum), seed, {
             "input_dim": input_dim, "encoder": list(encoder), "n_classes": n_classes,
             "pairing": [list(p) for p in found], "pair_kind": kinds,
             "denoising_weight": [schedules.serialize(schedules.get(w, "denoising_weight"))
@@ -144,7 +134,7 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
                                    for w in settings["consistency"]["weight"]],
             "noise_std": [g.nodes[n]["noise_std"] for n in g if "noise_std" in g.nodes[n]],
             "activation": activation, "momentum": momentum, "seed": seed,
-        }
+        })
         self.build((None, input_dim))
 
     @property
@@ -180,13 +170,18 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         if isinstance(inputs, dict):
             parts = [self._flatten(inputs[part]) for part in ladder_data.PARTS]
             if training:
-                return self.network.forward_parts(*parts)
+                return self.network.forward_parts(*parts, self._training_context())
             return self.network.probabilities(ops.concatenate(parts))
         inputs, labels = inputs if isinstance(inputs, (tuple, list)) else (inputs, None)
         x = self._flatten(inputs)
         if training:
-            return self.network.forward(x, labelled=None if labels is None else ops.reshape(labels, (-1,)) >= 0)
+            labelled = None if labels is None else ops.reshape(labels, (-1,)) >= 0
+            return self.network.forward(x, self._training_context(labelled))
         return self.network.probabilities(x)
+
+    def _training_context(self, labelled=None):
+        """A training pass's `WalkContext`: noise from the seed generator, `labelled` rows normalised apart."""
+        return WalkContext(training=True, noise=self._noise, labelled=labelled)
 
     def denoised(self, x):
         """Per lateral pair (e, d): the clean z and the denoised z_hat of one training pass over `x`, as NumPy.
@@ -197,7 +192,7 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
         training step does, and leaves the running statistics as they are.
         """
         x = self._flatten(ops.convert_to_tensor(self._check_x(x, "denoised")))
-        outputs = self.network.forward(x)
+        outputs = self.network.forward(x, self._training_context())
         found = {}
         for kind, (e, d, data) in zip(self.network.kinds, self.network.pairs):
             if kind.denoises:
@@ -236,30 +231,27 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
                 terms["loss"] = cross_entropy + pair_loss
         return terms
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def step_terms(self, x, y, y_pred, step, training):
         if y is None:
             raise ValueError(f"{self.name} needs labels: fit(x, y) with y = -1 for unlabelled rows, or a "
                              "ladderae.SemiSupervisedBatches.")
-        if sample_weight is not None:
-            raise ValueError(f"{self.name} does not support sample_weight.")
-        step = schedules.current_step(self.step_counter, training)
         if training and isinstance(y_pred, dict):
             self.network.update_statistics(y_pred)
-        terms = self.loss_terms(y, y_pred, step)
-        # The pair terms weigh by the rows the pass decoded (a batch in parts: its unlabelled part).
-        rows = y_pred[clean(graph_lib.INPUT)] if isinstance(y_pred, dict) else y
-        batch = ops.cast(ops.shape(rows)[0], self.compute_dtype)
-        for name, tracker in self.trackers.items():
-            if name in terms:
-                tracker.update_state(terms[name], sample_weight=terms["labelled"] if name in SUPERVISED_TERMS
-                                     else batch)
-        return scale_loss(terms["loss"])
+        return self.loss_terms(y, y_pred, step)
+
+    def term_weight(self, name, terms, x, y_pred):
+        """The supervised terms weigh by the labelled rows; the pair terms by the rows the pass decoded (a batch in
+        parts: its unlabelled part)."""
+        if name in SUPERVISED_TERMS:
+            return terms["labelled"]
+        rows = y_pred[clean(graph_lib.INPUT)] if isinstance(y_pred, dict) else y_pred
+        return ops.cast(ops.shape(rows)[0], self.compute_dtype)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         logs = super().compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         if not isinstance(y_pred, dict):  # evaluation runs no decoder: only the supervised terms
             logs = {k: v for k, v in logs.items() if k == "loss" or k in SUPERVISED_TERMS}
-        return reducible_metrics(logs)  # see ladderae.distribute
+        return logs
 
     # ------------------------------------------------------------ statistics
 
@@ -289,44 +281,31 @@ class LadderNetwork(SavedNoiseState, GraphBacked, keras.Model):
             raise ValueError(f"{what}: `x` must hold rows of {width} values. Received: x with shape {x.shape}.")
         return x
 
-    def fit(self, x=None, y=None, **kwargs):
-        """Keras' fit on (x, y), y = -1 marking unlabelled rows, or on a `SemiSupervisedBatches` (y None).
-
-        The model's training pass gets (x, y) as its input, to normalise the
-        labelled and unlabelled rows of a batch apart when it has at least
-        `ladderae.ladder_network.MIN_PART_ROWS` of each (else together). A
-        `SemiSupervisedBatches` whose every batch has that many of each comes
-        in parts (`LadderNodes.forward_parts`), labelled rows first: the same
-        loss, and the decoder runs on the unlabelled rows alone.
-        """
+    def check_data(self, method, x, y=None, sample_weight=None, validation_data=None):
+        """Rows of the input width; labels in [0, n_classes) or -1 (unlabelled) for `fit`, all labelled for
+        `evaluate`. `fit` gets (x, y) as the model's input, to normalise the labelled and unlabelled rows of a
+        batch apart when it has at least `ladderae.nn.ladder_walk.MIN_PART_ROWS` of each (else together); a
+        `SemiSupervisedBatches` whose every batch has that many of each comes in parts
+        (`LadderNodes.forward_parts`), labelled rows first: the same loss, and the decoder runs on the unlabelled
+        rows alone."""
+        if sample_weight is not None:
+            raise ValueError(f"{self.name} does not weight examples: call {method} without sample_weight.")
         if isinstance(x, keras.utils.PyDataset):
+            if method != "fit":
+                return x, y
             apart = (isinstance(x, ladder_data.SemiSupervisedBatches) and self.network.trains_parts_apart
                      and min(x.part_sizes()) >= MIN_PART_ROWS)
-            return super().fit(ladder_data.WithLabels(x, parts=apart), y, **kwargs)
-        x = self._check_x(x, "fit")
-        if y is None:
+            return ladder_data.WithLabels(x, parts=apart), y
+        x = self._check_x(x, method)
+        if method == "predict":
+            return x, None
+        if y is None and method == "fit":
             raise ValueError("fit needs `y`: one label per row of x, -1 for an unlabelled row (or pass a "
                              "ladderae.SemiSupervisedBatches as x).")
-        y = ladder_data.check_labels(y, self.n_classes, len(x))
-        return super().fit((x, y), y, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        """Keras' evaluate on labelled (x, y): ``loss`` and ``cross_entropy``, ``accuracy`` and ``error``."""
-        if not isinstance(x, keras.utils.PyDataset):
-            x = self._check_x(x, "evaluate")
-            y = ladder_data.check_labels(y, self.n_classes, len(x), unlabelled=False)
-        return super().evaluate(x, y, **kwargs)
-
-    def predict(self, x, **kwargs):
-        """Class probabilities, shape (rows, n_classes), from the clean pass."""
-        if not isinstance(x, keras.utils.PyDataset):
-            x = self._check_x(x, "predict")
-        return super().predict(x, **kwargs)
+        y = ladder_data.check_labels(y, self.n_classes, len(x), unlabelled=method == "fit")
+        return ((x, y), y) if method == "fit" else (x, y)
 
     # ---------------------------------------------------------------- config
-
-    def get_config(self):
-        return {**super().get_config(), **self._arguments}
 
     @classmethod
     def from_config(cls, config):

@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from ladderae import checks
+from ladderae.nn.context import WalkContext
 from ladderae.graph import build as graph_lib
 
 __all__ = ["LatentMethods"]
@@ -31,11 +32,12 @@ class LatentMethods:
 
     def _decoder_params(self, z):
         """The parameters of p(x | z) that the output layer emits for a batch of latent codes (backend tensor)."""
-        return self.network.walk(self.network.decoder_path(), ops.cast(z, self.compute_dtype), None)[graph_lib.OUTPUT]
+        z = ops.cast(z, self.compute_dtype)
+        return self.network.walk(self.network.decoder_path(), z, WalkContext())[graph_lib.OUTPUT]
 
     def _encode_batch(self, batch, sample):
         h = self._flatten(batch)
-        return self.network.walk(self.network.encoder_path(), h, self._draw_noise(ops.shape(h)[0]) if sample else None)
+        return self.network.walk(self.network.encoder_path(), h, self._context(ops.shape(h)[0], sample))
 
     def posterior(self, x, batch_size=1024):
         """Mean and log-variance of q(z | x) as NumPy arrays (variational models)."""
@@ -57,7 +59,7 @@ class LatentMethods:
 
         def fn(batch):
             h = self._flatten(batch)
-            return self.network.walk(self.network.order[1:], h, self._draw_noise(ops.shape(h)[0]) if sample else None)
+            return self.network.walk(self.network.order[1:], h, self._context(ops.shape(h)[0], sample))
 
         return self._batched(fn, x, batch_size)
 

@@ -22,9 +22,10 @@ node's bias beta (and scale gamma, on the classifier) and activation first.
 - ``d_i``, ``x_hat``: V z_hat_{i+1} (a bias-free Dense), batch-normalised:
   the top-down signal u that a lateral pair's combinator merges with e_i.
 
-The walk's ``eps`` is whether the pass is corrupted (True) or clean (False).
-A training pass gets its rows mixed, with a 0/1 per row saying which are
-labelled (`LadderNodes.forward`), or as two parts (`forward_parts`): then
+A pass's `WalkContext` says whether it is corrupted (``corrupted``), draws
+its noise (``noise``) and, for a batch of mixed rows, which are labelled
+(``labelled``: `LadderNodes.forward`); a batch may come as two parts
+instead (`forward_parts`): then
 the decoder runs on the unlabelled part alone, the only rows its costs read.
 """
 
@@ -36,7 +37,7 @@ from ladderae.graph import build as graph_lib
 from ladderae.graph import ladder as ladder_graph
 from ladderae.nn.walk import NodeNetwork
 from ladderae.nn.normalized import EPSILON
-from ladderae.nn.passes import COST_ROWS, clean
+from ladderae.nn.context import COST_ROWS, clean
 
 __all__ = ["NoisyBatchNorm", "LadderNodes", "SUPERVISED", "batch_normalize", "part_normalize", "masked_moments",
            "pooled_moments"]
@@ -175,7 +176,6 @@ class LadderNodes(NodeNetwork):
 
     def __init__(self, graph, momentum=0.99):
         self.momentum = momentum
-        self.labelled = None  # during `forward`: which rows are labelled
         order = graph_lib.flow_order(graph)
         paired = [order.index(d) for _, d, _ in graph_lib.pairs(graph)]
         # The corrupted walk stops at the lowest paired decoder node: nothing below it has a cost, so the
@@ -208,52 +208,52 @@ class LadderNodes(NodeNetwork):
         reads_encoder = self.graph.nodes[before]["role"] in ("encoder", "latent")
         return self.layers[before].activate(value) if reads_encoder else value
 
-    def apply_node(self, node, h, eps):
-        """One node of a training pass (batch statistics); `eps`: add the node's noise (the corrupted pass)."""
+    def apply_node(self, node, h, context):
+        """One node of a training pass (batch statistics), its rows normalised in the parts ``context.labelled``
+        says; in the corrupted pass (``context.corrupted``) with the node's noise added."""
         h = self._read(node, h)
         data = self.graph.nodes[node]
         if node == ladder_graph.PROBABILITIES:
             return {node: h}
         if node == ladder_graph.TOP:
-            return {node: part_normalize(h, self.labelled)[0]}
+            return {node: part_normalize(h, context.labelled)[0]}
         if data["role"] == "decoder" or node == graph_lib.OUTPUT:
-            return {node: part_normalize(self.layers[node](h), self.labelled)[0]}
-        z, mean, var, pre = self.layers[node](h, training=True, labelled=self.labelled)
-        return {node: self.corrupt(z, data["noise_std"]) if eps else z, f"{node}/mean": mean, f"{node}/var": var,
+            return {node: part_normalize(self.layers[node](h), context.labelled)[0]}
+        z, mean, var, pre = self.layers[node](h, training=True, labelled=context.labelled)
+        return {node: self.corrupt(z, data["noise_std"], context) if context.corrupted else z, f"{node}/mean": mean, f"{node}/var": var,
                 f"{node}/pre": pre}
 
-    def corrupt(self, value, std):
-        return value + std * self.noise(ops.shape(value)) if std else value
+    def corrupt(self, value, std, context):
+        """`value` plus Gaussian noise of std `std` drawn by `context` (as it is for std 0)."""
+        return value + std * context.noise(ops.shape(value)) if std else value
 
-    def corrupt_input(self, x):
+    def corrupt_input(self, x, context):
         """x with the input's own noise (the graph's ``noise_std`` at the input node)."""
-        return self.corrupt(x, self.graph.nodes[graph_lib.INPUT]["noise_std"])
+        return self.corrupt(x, self.graph.nodes[graph_lib.INPUT]["noise_std"], context)
 
-    def forward(self, x, eps=None, training=True, labelled=None):
+    def forward(self, x, context):
         """A training pass: clean encoder (``clean/<node>``, with ``clean/<node>/pre``, W h, for
         `update_statistics`), corrupted encoder and decoder (``<node>``), and what each pair kind adds. It leaves
         the running statistics as they are.
 
-        `labelled` (one 0/1 per row, or None: all rows alike): every batch normalisation of the pass treats the
+        ``context.labelled`` (one 0/1 per row, or None: all rows alike): every batch normalisation of the pass treats the
         labelled rows and the others as two batches, as the reference code does (`part_normalize`). Normalised
         together, the labelled rows (the same few examples again and again, which the classifier soon fits) skew
         the unlabelled rows' statistics: on MNIST with 100 labels, after 300 steps, 31 % test error against 15 %
         apart. The denoising costs then average over the unlabelled rows only (``COST_ROWS``), as the reference
         code's decoder sees only those.
         """
-        self.labelled = labelled
-        try:
-            out = {clean(key): value for key, value in self.walk(self.encoder_path(), x, False).items()}
-            out[clean(graph_lib.INPUT)] = x
-            corrupted = {graph_lib.INPUT: self.corrupt_input(x)}
-            corrupted.update(self.walk(self.training_path, corrupted[graph_lib.INPUT], True, context=corrupted))
-            out.update(corrupted)
-            if labelled is not None:  # the denoising costs average over the unlabelled rows (all, if none is)
-                out[COST_ROWS] = rows_or_all(1.0 - ops.cast(ops.reshape(labelled, (-1,)), x.dtype), x.dtype)
-            for kind, (e, d, data) in zip(self.kinds, self.pairs):
-                out.update(kind.forward(self, out, e, d, data, True))
-        finally:
-            self.labelled = None
+        clean_pass, corrupted_pass = context.replace(corrupted=False), context.replace(corrupted=True)
+        out = {clean(key): value for key, value in self.walk(self.encoder_path(), x, clean_pass).items()}
+        out[clean(graph_lib.INPUT)] = x
+        corrupted = {graph_lib.INPUT: self.corrupt_input(x, context)}
+        corrupted.update(self.walk(self.training_path, corrupted[graph_lib.INPUT], corrupted_pass, before=corrupted))
+        out.update(corrupted)
+        if context.labelled is not None:  # the denoising costs average over the unlabelled rows (all, if none is)
+            unlabelled = 1.0 - ops.cast(ops.reshape(context.labelled, (-1,)), x.dtype)
+            out[COST_ROWS] = rows_or_all(unlabelled, x.dtype)
+        for kind, (e, d, data) in zip(self.kinds, self.pairs):
+            out.update(kind.forward(self, out, e, d, data, corrupted_pass))
         out[SUPERVISED], out[clean(SUPERVISED)] = out[graph_lib.LATENT], out[clean(graph_lib.LATENT)]
         return out
 
@@ -263,7 +263,7 @@ class LadderNodes(NodeNetwork):
         every pair is lateral (its cost reads the unlabelled rows only), or there is none."""
         return all(kind.unlabelled_rows_only for kind in self.kinds)
 
-    def forward_parts(self, x_labelled, x_unlabelled):
+    def forward_parts(self, x_labelled, x_unlabelled, context):
         """A training pass over a batch given as its labelled rows and its unlabelled rows (each at least
         `MIN_PART_ROWS`): `forward` on the unlabelled rows (clean pass, corrupted pass, decoder, pair terms), and
         clean and corrupted encoder passes of the labelled rows, whose top activations are the ``SUPERVISED`` ones.
@@ -271,10 +271,11 @@ class LadderNodes(NodeNetwork):
         Each part is normalised with its own statistics, as `forward` does for a mixed batch, and the decoder,
         whose costs read the unlabelled rows only, runs on those alone: the reference code's layout, and less work.
         """
-        out = self.forward(x_unlabelled)
+        out = self.forward(x_unlabelled, context)
         top = graph_lib.LATENT
-        clean_top = self.walk(self.encoder_path(), x_labelled, False)[top]
-        corrupted_top = self.walk(self.encoder_path(), self.corrupt_input(x_labelled), True)[top]
+        clean_top = self.walk(self.encoder_path(), x_labelled, context.replace(corrupted=False))[top]
+        corrupted_x = self.corrupt_input(x_labelled, context)
+        corrupted_top = self.walk(self.encoder_path(), corrupted_x, context.replace(corrupted=True))[top]
         out[SUPERVISED], out[clean(SUPERVISED)] = corrupted_top, clean_top
         return out
 

@@ -5,9 +5,10 @@ depth i holds ``z<i>``), from the input side, then the bottleneck ``z`` at
 the top, whose prior is N(0, I). In a walk, a lower latent ``name`` leaves
 ``name`` (its sample, or its mean in a deterministic pass), ``name_mean`` and
 ``name_log_var`` (the posterior q) and ``name_prior_mean`` and
-``name_prior_log_var`` (the top-down prior p(z_i | z_{i+1})). `latent_dim`
-lists the widths the same way: one per stochastic pair below the top, the
-top last (``[64, 32, 16, 8, 4]``).
+``name_prior_log_var`` (the top-down prior p(z_i | z_{i+1})); a ``bottom_up``
+pair draws z_i on the way up, from e_i alone, under the same prior (its KL
+term: `kl_per_dim`). `latent_dim` lists the widths the same way: one per
+stochastic pair below the top, the top last (``[64, 32, 16, 8, 4]``).
 """
 
 import math
@@ -19,7 +20,7 @@ from ladderae.graph import kinds as kind_registry
 from ladderae.nn import losses
 from ladderae.checks import check_non_negative, is_number, is_positive_int
 
-__all__ = ["precision_weighted", "gaussian_kl", "split_latent_dim", "assign_widths", "check_free_bits", "parts",
+__all__ = ["precision_weighted", "gaussian_kl", "sampled_kl", "split_latent_dim", "assign_widths", "check_free_bits", "parts",
            "kl_per_dim", "log_ratio", "term_names", "widths"]
 
 
@@ -108,10 +109,32 @@ def parts(network, outputs):
     return lower + [(top, outputs[top], outputs["z_mean"], outputs["z_log_var"], None, None)]
 
 
+def sampled_kl(z, mean, log_var, prior_mean, prior_log_var):
+    """log q(z) - log p(z) per dimension with q's log-density replaced by its expectation, the negative entropy:
+    an unbiased one-sample estimate of E_q[log q - log p] where p depends on z's sample (see `kl_per_dim`)."""
+    return 0.5 * (prior_log_var - log_var - 1.0 + ops.square(z - prior_mean) * ops.exp(-prior_log_var))
+
+
+def _sampled_kl_latents(network):
+    """The latents whose kind says their KL given the sampled layers above is not exact (`PairKind.analytic_kl`)."""
+    return {name for kind, (e, d, data) in zip(network.kinds, network.pairs) if not kind.analytic_kl
+            for name in kind.latents(network.graph, e, d, data)}
+
+
 def kl_per_dim(network, outputs):
-    """{latent name: analytic KL(q || p) per example and dimension}, the top last."""
-    return {name: gaussian_kl(mean, log_var, p_mean, p_log_var)
-            for name, _, mean, log_var, p_mean, p_log_var in parts(network, outputs)}
+    """{latent name: KL(q || p) per example and dimension}, the top last.
+
+    Analytic given the sampled layers above, where q(z_i | ...) is drawn after
+    the z_{i+1} its prior reads (top-down inference). A latent drawn before
+    it (bottom-up inference: z_{i+1} depends on z_i's sample) counts
+    `sampled_kl` at its sample instead: E_q[log q(z_i) - log p(z_i | z_{i+1})],
+    estimated without bias (a row may be negative; the sum over layers is the
+    hierarchy's KL in expectation), where the two Gaussians' KL would not be.
+    """
+    sampled = _sampled_kl_latents(network)
+    return {name: sampled_kl(z, mean, log_var, p_mean, p_log_var) if name in sampled
+            else gaussian_kl(mean, log_var, p_mean, p_log_var)
+            for name, z, mean, log_var, p_mean, p_log_var in parts(network, outputs)}
 
 
 def log_ratio(network, outputs):

@@ -57,8 +57,9 @@ def kl_terms(network, outputs, beta, free_bits):
     """({latent: its KL}, ``kl`` summed over the latents, the KL as the loss counts it) for every latent.
 
     Each layer's KL is analytic given the sampled layers above it (a one-
-    sample estimate of the hierarchy's KL); `free_bits` is one floor for all
-    latents or one per latent, the top last.
+    sample estimate of the hierarchy's KL), or sampled where a kind draws its
+    latent before the layer above (`ladderae.latents.kl_per_dim`); `free_bits`
+    is one floor for all latents or one per latent, the top last.
     """
     per_dim = latents.kl_per_dim(network, outputs)
     floors = free_bits if isinstance(free_bits, (list, tuple)) else [free_bits] * len(per_dim)

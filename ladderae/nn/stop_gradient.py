@@ -51,17 +51,17 @@ class StopGradientMode:
     def _local_name(self, decoder):
         return f"{decoder}_local"
 
-    def rerun(self, network, outputs, encoder, decoder, eps):
+    def rerun(self, network, outputs, encoder, decoder, context):
         """Activations a training pass adds for this mode: for `local`, ``<decoder>_local``.
 
         That is the inner layers (after `encoder`, up to `decoder`) re-run on a
-        stopped copy of the encoder activation with the pass's noise `eps`: the
+        stopped copy of the encoder activation in the pass's `context` (its noise): the
         same value as `decoder`, with gradient only into the inner layers.
         """
         if not self.rerun_inner_layers:
             return {}
         inner = network.inner_nodes(encoder, decoder)
-        rerun = network.walk(inner, ops.stop_gradient(outputs[encoder]), eps, context=outputs)
+        rerun = network.walk(inner, ops.stop_gradient(outputs[encoder]), context, before=outputs)
         return {self._local_name(decoder): rerun[decoder]}
 
     def decoder_side(self, outputs, decoder):

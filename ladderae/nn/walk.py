@@ -23,7 +23,7 @@ from ladderae.nn import losses
 from ladderae.nn.layers import Conv2DTransposed, DenseTransposed
 from ladderae.nn.normalized import NormalizedDense
 
-__all__ = ["NodeNetwork", "GraphBacked"]
+__all__ = ["NodeNetwork"]
 
 # (a node's "layer" in the graph, tied to an encoder kernel?) -> the Keras layer that makes the node.
 _LAYER_CLASSES = {
@@ -51,11 +51,12 @@ class NodeNetwork:
         self.kinds = [kind_registry.get(data["pair_kind"]) for _, _, data in self.pairs]
         self.tied_sources = {n: graph_lib.tied_source(graph, n) for n in self.order[1:]}
         self.layers = {node: self._make_layer(node) for node in self.order[1:]}
-        self.noise = None  # the model sets it: shape -> standard-normal noise from its seed generator
-        self._merges = {}  # decoder node -> the (kind, pair) whose kind merges into it
+        self._merges = {}  # node -> (merge method, pair) of each kind that merges into it: its encoder or decoder node
         for kind, pair in zip(self.kinds, self.pairs):
-            if kind.merges:
-                self._merges.setdefault(pair[1], []).append((kind, pair))
+            if kind.merges_encoder:  # on the way up, right after the encoder node
+                self._merges.setdefault(pair[0], []).append((kind.merge_encoder, pair))
+            if kind.merges:  # on the way down, right after the decoder node
+                self._merges.setdefault(pair[1], []).append((kind.merge, pair))
         # The Gaussian latents the pairs hold below the bottleneck z, from the input side (see ladderae.latents).
         self.latents = [name for kind, (e, d, data) in zip(self.kinds, self.pairs)
                         for name in kind.latents(graph, e, d, data)]
@@ -105,20 +106,26 @@ class NodeNetwork:
         """The nodes after the bottleneck, down to the output."""
         return self.order[self.order.index(graph_lib.LATENT) + 1 :]
 
+    def shared_below(self):
+        """The nodes below the bottleneck that no latent's noise reaches: those before the first node a kind merges
+        into (a merge may draw noise: a latent on the way up). A walk of k samples per example runs them once and
+        repeats their activations (`forward`, `ladderae.evaluate_hierarchy`); the rest runs on every copy."""
+        below = self.order[1 : self.order.index(graph_lib.LATENT)]
+        return below[: min((below.index(node) for node in self._merges if node in below), default=len(below))]
+
     def inner_nodes(self, encoder, decoder):
         return graph_lib.inner_nodes(self.graph, encoder, decoder)
 
-    def apply_node(self, node, h, eps, training=None):
+    def apply_node(self, node, h, context):
         """Run `node`'s layer on `h`; the named activations it produces.
 
         A dense layer reads a feature map flattened and reshapes its output to
         its node's shape: the Flatten and Reshape between conv and dense layers.
-        The bottleneck of a VAE gives z (the mean where `eps` is None),
-        ``z_mean`` and ``z_log_var``. `eps` is None, z's noise, or noise by
-        latent name (``{"z": ..., "z1": ...}``: a hierarchy evaluated on given noise).
-        `training` reaches layers that behave differently in training (batch
-        normalisation): Keras' JAX trainer calls the model's `call` without the
-        call context that would pass it down.
+        The bottleneck of a VAE gives z (its mean when `context` draws no
+        noise), ``z_mean`` and ``z_log_var``. ``context.training`` reaches
+        layers that behave differently in training (batch normalisation):
+        Keras' JAX trainer calls the model's `call` without the call context
+        that would pass it down.
         """
         data = self.graph.nodes[node]
         layer = self.layers[node]
@@ -126,54 +133,56 @@ class NodeNetwork:
             h = ops.reshape(h, (-1, math.prod(h.shape[1:])))
         if data["role"] == "latent" and self.variational:
             mean, log_var = layer["mean"](h), layer["log_var"](h)
-            noise = eps[graph_lib.LATENT] if isinstance(eps, dict) else eps
+            noise = context.sample(graph_lib.LATENT, ops.shape(mean))
             z = mean if noise is None else losses.reparameterize(mean, log_var, noise)
             return {node: z, "z_mean": mean, "z_log_var": log_var}
         source = self.tied_sources[node]
-        out = layer(h, training=training) if source is None else layer(h, kernel=self.layers[source].kernel)
+        out = layer(h, training=context.training) if source is None else layer(h, kernel=self.layers[source].kernel)
         if data["layer"] == "dense" and len(data["shape"]) > 1:
             out = ops.reshape(out, (-1, *data["shape"]))
         return {node: out}
 
-    def walk(self, nodes, h, eps, context=None, training=None):
-        """Run `nodes` in order from the activation `h`; every activation by name.
+    def walk(self, nodes, h, context, before=None):
+        """Run `nodes` in order from the activation `h` in the pass `context` (a `WalkContext`); every activation
+        by name.
 
         After a pair's decoder node, its kind may `merge` information into it
-        (a lateral connection, a latent merged from both sides): the merge
-        sees this walk's activations over `context` (activations computed
+        (a lateral connection, a latent merged from both sides), and after its
+        encoder node `merge_encoder` (a latent sampled on the way up): the
+        merge sees this walk's activations over `before` (activations computed
         before the walk, e.g. the encoder side for a re-run of inner layers).
-        `training` is given to each layer (None: Keras' call context decides).
         """
-        apply = self.apply_node if training is None else functools.partial(self.apply_node, training=training)
         out = {}
         for node in nodes:
-            out.update(apply(node, h, eps))
-            for kind, (e, d, data) in self._merges.get(node, ()):
-                out.update(kind.merge(self, {**(context or {}), **out}, e, d, data, eps))
+            out.update(self.apply_node(node, h, context))
+            for merge, (e, d, data) in self._merges.get(node, ()):
+                out.update(merge(self, {**(before or {}), **out}, e, d, data, context))
             h = out[node]
         return out
 
-    def forward(self, h, eps, training, samples=1):
+    def forward(self, h, context, samples=1):
         """The full walk from the input; a training pass adds what each pair kind computes.
 
         With `samples` > 1 (the ``iwae`` objective's k), z and the layers above
-        it run on `samples` copies of the batch, sample-major (`eps` has a row
-        per copy), while the layers below z run once and their activations are
+        it run on `samples` copies of the batch, sample-major (z's noise is drawn
+        for every copy), while the layers below z run once and their activations are
         repeated: the outputs of running every layer on the repeated batch
         (batch statistics of a repeated batch are its own), with the encoder's
-        work and its gradients done once instead of k times.
+        work and its gradients done once instead of k times. Only the layers
+        that no noise reaches run once (`shared_below`): from the first node a
+        kind merges into on the way up (a latent below z), every copy runs.
         """
         if samples > 1:
-            below = self.order[1 : self.order.index(graph_lib.LATENT)]
-            once = self.walk(below, h, eps, training=training)
+            below = self.shared_below()
+            once = self.walk(below, h, context)
             out = {name: ops.concatenate([value] * samples, axis=0) for name, value in once.items()}
             h = out[below[-1]] if below else ops.concatenate([h] * samples, axis=0)
-            out.update(self.walk(self.order[len(below) + 1 :], h, eps, context=out, training=training))
+            out.update(self.walk(self.order[len(below) + 1 :], h, context, before=out))
         else:
-            out = self.walk(self.order[1:], h, eps, training=training)
-        if training:
+            out = self.walk(self.order[1:], h, context)
+        if context.training:
             for kind, (e, d, data) in zip(self.kinds, self.pairs):
-                out.update(kind.forward(self, out, e, d, data, eps))
+                out.update(kind.forward(self, out, e, d, data, context))
         return out
 
     def pair_terms(self, outputs, step):
@@ -195,17 +204,3 @@ class NodeNetwork:
         totals = list(dict.fromkeys(kind.total for kind in self.kinds if kind.total is not None))
         return totals + [name for kind, (e, d, data) in zip(self.kinds, self.pairs)
                          for name in kind.term_names(e, d, data)]
-
-
-class GraphBacked:
-    """A mixin for models built from a frozen graph (``self._graph``) and a `NodeNetwork` (``self.network``)."""
-
-    @property
-    def graph(self):
-        """The architecture (frozen): nodes are layers; ``kind="flow"``, ``"pair"`` and ``"tie"`` edges."""
-        return self._graph
-
-    @property
-    def pairs(self):
-        """The matched (encoder, decoder) node pairs of every pair kind, from the input side."""
-        return [(e, d) for e, d, _ in self.network.pairs]

@@ -9,6 +9,9 @@ Each kind is one module with one registered `PairKind` subclass:
 - ``stochastic`` (`ladderae.pair_kinds.stochastic`): a Gaussian latent z_i
   whose posterior merges e_i's bottom-up estimate with d_i's top-down prior
   (the Ladder VAE; widths from a `latent_dim` list).
+- ``bottom_up`` (`ladderae.pair_kinds.bottom_up`): a Gaussian latent z_i
+  drawn from e_i alone on the way up, which e_{i+1} reads, with the same
+  top-down prior (the hierarchical VAE with bottom-up inference).
 
 A weight tie is not a pair kind but an edge of its own (``kind="tie"`` in
 `ladderae.graph`): it shares a kernel and computes no loss. Register your own
@@ -33,4 +36,4 @@ from ladderae.pair_kinds.base import PairKind, pair_kind
 
 __all__ = ["PairKind", "pair_kinds", "pair_kind", "get"]
 
-from ladderae.pair_kinds import consistency, lateral, stochastic  # noqa: E402,F401  (the built-in kinds register)
+from ladderae.pair_kinds import bottom_up, consistency, lateral, stochastic  # noqa: E402,F401  (the built-in kinds register)

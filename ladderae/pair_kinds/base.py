@@ -8,7 +8,8 @@ asks the kind
   (`edge_attributes`) and back in a saved config (`serialize`);
 - which extra Keras layers it adds (`make_layers`; e.g. a combinator);
 - what it contributes to the forward pass: `merge` (into its decoder node,
-  during the walk: a lateral connection, a merged latent) and `forward`
+  during the walk: a lateral connection, a merged latent), `merge_encoder`
+  (into its encoder node, on the way up: a latent sampled bottom up) and `forward`
   (activations computed once the walk has run, such as a re-run of the inner
   layers);
 - which loss terms it reports and adds to the training loss (`loss_terms`);
@@ -49,11 +50,20 @@ class PairKind:
     unlabelled_rows_only = False
     # whether it denoises: `compared(outputs, encoder, decoder, mode)` gives (clean target, denoised estimate).
     denoises = False
+    # whether the KL of each latent it holds is exact given the sampled layers above (its posterior is drawn after
+    # the layer its prior reads, as in top-down inference); False: the objective counts a one-sample estimate
+    # (`ladderae.latents.kl_per_dim`), e.g. for a latent drawn on the way up, before the layer above it.
+    analytic_kl = True
 
     @property
     def merges(self):
         """Whether this kind changes the walk: its class overrides `merge`."""
         return type(self).merge is not PairKind.merge
+
+    @property
+    def merges_encoder(self):
+        """Whether this kind changes the walk on the way up: its class overrides `merge_encoder`."""
+        return type(self).merge_encoder is not PairKind.merge_encoder
 
     def edge_attributes(self, graph, encoder, decoder, **settings):
         """Check `settings` (edge attribute -> value) and return the attributes stored on the edge."""
@@ -81,19 +91,35 @@ class PairKind:
     def build_layers(self, graph, encoder, decoder, layers):
         """Build the layers from `make_layers` (they see the pair's activation shape)."""
 
-    def merge(self, network, outputs, encoder, decoder, data, eps):
+    def merge(self, network, outputs, encoder, decoder, data, context):
         """Activations that replace or join `decoder`'s in the walk, right after its layer ran (default: none).
 
         `outputs` holds what the walk has computed so far (the encoder side
         too, in a full pass; not when decoding from z alone, where a kind
-        uses only the top-down signal). ``network.noise(shape)`` draws
-        standard-normal noise from the model's seed generator. A kind that
-        overrides this changes the forward pass (`merges`); the base one is never called.
+        uses only the top-down signal). `context` is the pass's
+        `ladderae.nn.context.WalkContext`: ``context.sample(name, shape)``
+        gives a latent's standard-normal noise (None: use its mean),
+        ``context.training`` whether it is a training pass. A kind that
+        overrides this changes the forward pass (`merges`); the base one is
+        never called.
         """
         return {}
 
-    def forward(self, network, outputs, encoder, decoder, data, eps):
-        """Activations this pair adds to a training pass, by name, given the plain walk's `outputs`."""
+    def merge_encoder(self, network, outputs, encoder, decoder, data, context):
+        """Activations that replace or join `encoder`'s in the walk, right after its layer ran (default: none).
+
+        As `merge`, on the way up: the layers above `encoder` read what this
+        returns under `encoder` (e.g. a latent sampled bottom up). The walk
+        runs every layer from the first such node on once per sample of the
+        ``iwae`` objective (`NodeNetwork.shared_below`). A kind that overrides
+        this changes the forward pass (`merges_encoder`); the base one is
+        never called.
+        """
+        return {}
+
+    def forward(self, network, outputs, encoder, decoder, data, context):
+        """Activations this pair adds to a training pass (`context`, a `WalkContext`), by name, given the plain
+        walk's `outputs` (a re-run of inner layers: ``network.walk(nodes, h, context, before=outputs)``)."""
         return {}
 
     def latents(self, graph, encoder, decoder, data):

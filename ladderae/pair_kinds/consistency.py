@@ -31,10 +31,10 @@ class Consistency(PairKind):
     def label(self, data):
         return f"{self.name} · {schedules.describe(data['weight'])} · {data['stop_gradient']}"
 
-    def forward(self, network, outputs, encoder, decoder, data, eps):
+    def forward(self, network, outputs, encoder, decoder, data, context):
         if data["weight"].is_zero:  # reported, never trained on: no re-run
             return {}
-        return stop_gradient_lib.get(data["stop_gradient"]).rerun(network, outputs, encoder, decoder, eps)
+        return stop_gradient_lib.get(data["stop_gradient"]).rerun(network, outputs, encoder, decoder, context)
 
     def term_names(self, encoder, decoder, data):
         return [f"pair_{encoder}_{decoder}"]

@@ -22,7 +22,7 @@ from ladderae.nn import combinators
 from ladderae.nn import schedules
 from ladderae.nn import stop_gradient as stop_gradient_lib
 from ladderae.nn.normalized import EPSILON
-from ladderae.nn.passes import COST_ROWS, clean
+from ladderae.nn.context import COST_ROWS, clean
 from ladderae.pair_kinds.base import PairKind, pair_kind
 
 __all__ = ["Lateral"]
@@ -59,19 +59,19 @@ class Lateral(PairKind):
     def build_layers(self, graph, encoder, decoder, layers):
         layers["combinator"].build((None, *graph.nodes[decoder]["shape"]))
 
-    def merge(self, network, outputs, encoder, decoder, data, eps):
+    def merge(self, network, outputs, encoder, decoder, data, context):
         if encoder not in outputs:  # decoding from the top alone: the top-down signal passes on as it is
             return {}
         combine = network.pair_layers[f"{encoder}_{decoder}"]["combinator"]
         return {decoder: combine(outputs[encoder], outputs[decoder])}
 
-    def forward(self, network, outputs, encoder, decoder, data, eps):
+    def forward(self, network, outputs, encoder, decoder, data, context):
         mode = stop_gradient_lib.get(data["stop_gradient"])
         if data["weight"].is_zero or not mode.rerun_inner_layers:
             return {}
         # `local`: the lateral connection into d_i reads e_i too, so the re-run sees e_i stopped everywhere.
         stopped = {**outputs, encoder: ops.stop_gradient(outputs[encoder])}
-        return mode.rerun(network, stopped, encoder, decoder, eps)
+        return mode.rerun(network, stopped, encoder, decoder, context)
 
     def term_names(self, encoder, decoder, data):
         return [f"denoising_{encoder}_{decoder}"]

@@ -82,7 +82,7 @@ class Stochastic(PairKind):
         for part, layer in layers.items():
             layer.build((None, layers["posterior"].units // 2 if part == "up" else width))
 
-    def merge(self, network, outputs, encoder, decoder, data, eps):
+    def merge(self, network, outputs, encoder, decoder, data, context):
         """z_i from the merged posterior (or the prior, without e_i); it replaces d_i's activation."""
         if "units" not in data:
             return {}
@@ -95,10 +95,8 @@ class Stochastic(PairKind):
             bottom_up = _flat(outputs[encoder])
             mean_hat, log_var_hat = ops.split(layers["posterior"](bottom_up), 2, axis=-1)
             mean, log_var = latents_lib.precision_weighted(mean_hat, log_var_hat, p_mean, p_log_var)
-        z = mean
-        if eps is not None:
-            noise = eps[name] if isinstance(eps, dict) else network.noise((ops.shape(mean)[0], data["units"]))
-            z = losses.reparameterize(mean, log_var, noise)
+        noise = context.sample(name, (ops.shape(mean)[0], data["units"]))
+        z = mean if noise is None else losses.reparameterize(mean, log_var, noise)
         h = layers["up"](z) if "up" in layers else z
         return {name: z, f"{name}_mean": mean, f"{name}_log_var": log_var, f"{name}_prior_mean": p_mean,
                 f"{name}_prior_log_var": p_log_var, decoder: ops.reshape(h, (-1, *network.graph.nodes[decoder]["shape"]))}

@@ -13,6 +13,7 @@ hierarchy is used as the paper finds), `layer_variation` for one example
 import numpy as np
 from keras import ops
 
+from ladderae.nn.context import WalkContext
 from ladderae.graph import build as graph_lib
 from ladderae import checks
 from ladderae.nn import latents
@@ -36,7 +37,8 @@ def layer_variation(model, x, n=8, seed=0, path=None, *, image_shape=None):
     for name in widths:  # the top first
         noise = {other: np.zeros((n, width), "float32") for other, width in widths.items()}
         noise[name] = rng.standard_normal((n, widths[name]), dtype="float32")
-        out = network.forward(h, {k: ops.convert_to_tensor(v) for k, v in noise.items()}, training=False)
+        given = {k: ops.convert_to_tensor(v) for k, v in noise.items()}
+        out = network.forward(h, WalkContext(training=False, given=given))
         rows.append(ops.convert_to_numpy(model.likelihood(out[graph_lib.OUTPUT])))
     return _rows(model, rows, n, widths, f"one layer resampled per row, the others at their means (seed {seed})",
                  path, image_shape)
