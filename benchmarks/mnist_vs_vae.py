@@ -4,6 +4,7 @@
     python benchmarks/mnist_vs_vae.py --quick --out /tmp/bench            # every row, tiny budget (tests)
     python benchmarks/mnist_vs_vae.py --protocol iwae --stages 5          # the IWAE paper's protocol, 121 epochs
     python benchmarks/mnist_vs_vae.py --protocol hierarchical --epochs 10  # the Ladder VAE against one latent
+    python benchmarks/mnist_vs_vae.py --protocol lvae                      # the LVAE paper's, 2,000 epochs, 1 seed
 
 Main table (as in the VAE/IWAE literature): training digits binarised afresh
 every epoch, the test set binarised once with a fixed seed; the same layer
@@ -28,7 +29,20 @@ warm-up) against the plain VAE, ladderae wide and one latent with the LVAE's
 parameter count; IWAE k=5000 on every test digit over all latent layers
 (`ladderae.evaluate_hierarchy`), KL and active units per layer, s/epoch paired
 with the baseline's and against each row's own matmul floor, in training and
-in `--speed-rounds` paired rounds after every run (one job at a time).
+in `--speed-rounds` paired rounds after every run (one job at a time). It also
+plans one latent at the LVAE's size trained as the LVAE is (batch norm, the
+same warm-up), so that the LVAE differs from one row by its hierarchy alone.
+
+`--protocol lvae` is the Ladder VAE paper's MNIST comparison at its budget, as
+its code runs it (casperkaae/LVAE, `mnistbench.spec.LVAE_PAPER_*`): one
+generative model, deterministic blocks of two Dense layers of each width of
+512-256-128-64-32, latents 64-32-16-8-4, batch norm, leaky ReLU, trained with
+bottom-up inference (`pair_kind="bottom_up"`) and with the Ladder VAE's
+(`"stochastic"`), batch 256, Adam 2e-4 (eps 1e-4, the gradients' global norm
+capped at 4 then clipped to +-0.9), the KL weight from 0 to 1 over the first
+200 epochs, 2,000 epochs, 1 seed; scored like the hierarchical table, beside
+the paper's figures as quoted, with the paired difference LVAE minus bottom-up
+per seed.
 
 Every run is a subprocess on its own backend, one at a time; it saves its
 state each epoch and writes one JSON file when done, so a killed benchmark
@@ -48,22 +62,28 @@ sys.path.insert(0, str(HERE))
 
 from mnistbench import floor, plan, report  # noqa: E402
 from mnistbench.run import Runner, build_model, child, count_parameters, environment  # noqa: E402
-from mnistbench.spec import PRESETS, example_shape, slug  # noqa: E402
+from mnistbench.spec import (LVAE_PAPER_BATCH, LVAE_PAPER_BOTTOM_UP, LVAE_PAPER_EPOCHS, LVAE_PAPER_LADDER,  # noqa: E402
+                             PRESETS, example_shape, slug)
 
-PROTOCOLS = ["table", "iwae", "hierarchical"]
-PROTOCOL_DEFAULTS = {  # option: (main table, IWAE protocol, hierarchical table)
-    "out": (HERE / "results", HERE / "results" / "iwae_protocol", HERE / "results" / "hierarchical"),
-    "presets": (["wide", "iwae", "conv"], ["iwae"], ["wide"]),
-    "batch_size": (128, 20, 128),
-    "iwae_k": (1000, 5000, 5000),
-    "iwae_images": (1000, None, None),  # None: every test digit
+PROTOCOLS = ["table", "iwae", "hierarchical", "lvae"]
+PROTOCOL_DEFAULTS = {  # option: (main table, IWAE protocol, hierarchical table, LVAE paper's protocol)
+    "out": (HERE / "results", HERE / "results" / "iwae_protocol", HERE / "results" / "hierarchical",
+            HERE / "results" / "lvae_paper"),
+    "presets": (["wide", "iwae", "conv"], ["iwae"], ["wide"], ["wide"]),
+    "seeds": (3, 3, 3, 1),
+    "epochs": (10, 10, 10, LVAE_PAPER_EPOCHS),  # the IWAE protocol's come from --stages
+    "batch_size": (128, 20, 128, LVAE_PAPER_BATCH),
+    "iwae_k": (1000, 5000, 5000, 5000),
+    "iwae_images": (1000, None, None, None),  # None: every test digit
 }
+PROTOCOLS_WITH_ROWS = "--protocol iwae, hierarchical or lvae"
 
 
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--protocol", choices=PROTOCOLS, default="table",
-                   help="the main table (default), the IWAE paper's protocol or the hierarchical (Ladder VAE) table")
+                   help="the main table (default), the IWAE paper's protocol, the hierarchical (Ladder VAE) table or "
+                   "the Ladder VAE paper's protocol")
     p.add_argument("--out", default=None, help="output folder (resumes from its runs/ and work/)")
     p.add_argument("--train-only", action="store_true",
                    help="train every planned run and stop (no scoring, no tables); a run without it then scores them")
@@ -72,12 +92,12 @@ def parse(argv):
                    help="the first gets every row (no-pair and best-pair rows on every backend), later ones the "
                    "baseline, no-pair and best-pair rows on the main backend")
     p.add_argument("--rows", nargs="+", default=None,
-                   help="--protocol iwae or hierarchical: only these rows (by name, e.g. 'ladderae, no pairs'); "
-                   "default: all")
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--epochs", type=int, default=10)
+                   help=f"{PROTOCOLS_WITH_ROWS}: only these rows (by name, e.g. 'ladderae, no pairs'); default: all")
+    p.add_argument("--seeds", type=int, default=None, help="default: 3 (--protocol lvae: 1)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="default: 10 (--protocol lvae: the paper's 2,000; its KL warm-up stays 200 epochs)")
     p.add_argument("--stages", type=int, default=5, help="--protocol iwae: learning-rate stages (8 = the paper's)")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None, help="default: 128 (--protocol iwae: 20; lvae: 256)")
     p.add_argument("--train-size", type=int, default=None, help="default: every training digit")
     p.add_argument("--test-size", type=int, default=None, help="default: every test digit")
     p.add_argument("--probe-size", type=int, default=10000, help="training digits the linear probe learns from")
@@ -97,17 +117,17 @@ def parse(argv):
                    help="--protocol iwae: the k of the IWAE objective (no pairs) whose step the speed rounds time, the "
                    "step time against k; none (the flag alone) skips them")
     p.add_argument("--report-only", action="store_true",
-                   help="--protocol iwae or hierarchical: train nothing; tabulate the runs saved in --out (e.g. copied "
+                   help=f"{PROTOCOLS_WITH_ROWS}: train nothing; tabulate the runs saved in --out (e.g. copied "
                    "from the worktree that trained them), leaving out the planned runs not saved yet")
     p.add_argument("--speed-only", action="store_true",
-                   help="--protocol iwae or hierarchical: only the speed rounds (no training runs, no tables), to "
+                   help=f"{PROTOCOLS_WITH_ROWS}: only the speed rounds (no training runs, no tables), to "
                    "time the rows while the cores are free and tabulate later from the same --out")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--_run", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     for flag in ("train_only", "speed_only", "report_only"):
         if getattr(args, flag) and args.protocol == "table":
-            p.error(f"--{flag.replace('_', '-')} is for --protocol iwae or hierarchical (the main table's sweep must "
+            p.error(f"--{flag.replace('_', '-')} is for {PROTOCOLS_WITH_ROWS} (the main table's sweep must "
                     "be scored to plan the rest)")
     if args.quick:
         _quick(p, args)
@@ -250,24 +270,44 @@ def _row_models(planned, sizes):
             for row, spec in first.items()}
 
 
-def hierarchical(args, run, sizes, log):
-    """The hierarchical table: parameters per row printed first, then every run, then each row's own floor."""
-    planned = plan.plan_hierarchy(args)
+def _rows_of_layers(args, run, sizes, log, planned, speed_planned, baseline_row=report.BASELINE):
+    """A table of rows with latent layers (the hierarchical table, the LVAE paper's protocol): parameters per row
+    printed first, then every run, the paired speed rounds and each row's own floor (of the rows that have a run)."""
     models = _row_models(planned, sizes)
     for row, model in models.items():
         log(f"{row}: {count_parameters(model):,} trainable parameters")
     results = _run_all(run, planned)
     if args.train_only:
         return None
+    # --report-only: a row with no run saved yet (e.g. one added to the table) is left out of the speed section too.
+    trained = {r["spec"]["row"] for r in results}
+    speed = _speed_rounds(run, [(s, run_id) for s, run_id in speed_planned if s.row in trained])
     baseline_twin = _preset_graph(sizes, "wide")
-    floors = {row: _floor(args, run, getattr(model, "graph", baseline_twin), slug("hierarchical", row))
-              for row, model in models.items()}
-    speed = _speed_rounds(run, plan.plan_hierarchy_speed(args))
+    floors = {row: _floor(args, run, getattr(model, "graph", baseline_twin), slug(args.protocol, row))
+              for row, model in models.items() if row in trained}
     configs = None
     if speed:
-        configs = _speed_configs(args, speed, floors)
+        configs = _speed_configs(args, speed, floors, baseline_row=baseline_row)
     return {"runs": results, "summary": report.summarize(results), "floors": floors, "speed_runs": speed,
             "speed": configs}
+
+
+def hierarchical(args, run, sizes, log):
+    """The hierarchical table: the Ladder VAE against one latent (`_rows_of_layers`)."""
+    return _rows_of_layers(args, run, sizes, log, plan.plan_hierarchy(args), plan.plan_hierarchy_speed(args))
+
+
+def lvae_protocol(args, run, sizes, log):
+    """The Ladder VAE paper's comparison (`_rows_of_layers`), with the paired difference LVAE minus bottom-up per
+    seed; a row whose pair kind this ladderae lacks is logged and left out."""
+    skipped = []
+    planned = plan.plan_lvae(args, lambda message: (skipped.append(message), log(message)))
+    body = _rows_of_layers(args, run, sizes, log, planned, plan.plan_lvae_speed(args),
+                           baseline_row=LVAE_PAPER_BOTTOM_UP)
+    if body is None:
+        return None
+    paired = report.paired_rows(body["runs"], LVAE_PAPER_LADDER, LVAE_PAPER_BOTTOM_UP, ("iwae_nll", "neg_elbo"))
+    return {**body, "skipped": skipped, "paired": paired}
 
 
 def main(argv=None):
@@ -284,11 +324,13 @@ def main(argv=None):
     if args.speed_only:
         speed_plan = {"iwae": lambda: plan.plan_protocol_speed(args, *plan.saved_choice(pathlib.Path(args.choice_from)))
                       + plan.plan_k_sweep(args),
-                      "hierarchical": lambda: plan.plan_hierarchy_speed(args)}[args.protocol]()
+                      "hierarchical": lambda: plan.plan_hierarchy_speed(args),
+                      "lvae": lambda: plan.plan_lvae_speed(args)}[args.protocol]()
         _run_all(run, speed_plan)
         log("ran the speed rounds (--speed-only): a run without it trains, scores and tabulates beside them")
         return 0
-    protocol = {"table": main_table, "iwae": iwae_protocol, "hierarchical": hierarchical}[args.protocol]
+    protocol = {"table": main_table, "iwae": iwae_protocol, "hierarchical": hierarchical,
+                "lvae": lvae_protocol}[args.protocol]
     body = protocol(args, run, sizes, log)
     if body is None:
         log("trained every planned run (--train-only): run again without it to score them and write the tables")
@@ -300,7 +342,8 @@ def main(argv=None):
     }
     result["settings"]["out"] = str(result["settings"]["out"])
     (out / "results.json").write_text(json.dumps(result, indent=1))
-    markdown = {"table": report.markdown, "iwae": report.protocol_markdown, "hierarchical": report.hierarchy_markdown}
+    markdown = {"table": report.markdown, "iwae": report.protocol_markdown, "hierarchical": report.hierarchy_markdown,
+                "lvae": report.lvae_markdown}
     text = markdown[args.protocol](result)
     (out / "results.md").write_text(text)
     log(f"wrote {out / 'results.md'} and {out / 'results.json'}")

@@ -46,7 +46,7 @@ from ladderae.nn.schedules import Constant, Cyclical, LinearWarmup
 from ladderae.data.schema import TabularSchema
 from ladderae.models.tabular import ColumnLikelihood, TabularLadderAE, column_report
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "LadderAE",

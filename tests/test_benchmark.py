@@ -281,7 +281,7 @@ def test_the_k_sweep_times_the_iwae_objective_at_each_k_at_the_protocols_step():
 def test_the_main_table_refuses_the_flags_of_the_protocols(flag, capsys):
     with pytest.raises(SystemExit):
         mnist_vs_vae.parse([flag])
-    assert f"{flag} is for --protocol iwae or hierarchical" in capsys.readouterr().err
+    assert f"{flag} is for --protocol iwae, hierarchical or lvae" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ the floor

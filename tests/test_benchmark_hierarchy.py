@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import mnist_vs_vae  # noqa: E402
 from mnistbench import floor, plan, run, spec  # noqa: E402
 
-ROWS = [spec.BASELINE, spec.NO_PAIRS, spec.MATCHED, spec.LVAE]
+ROWS = [spec.BASELINE, spec.NO_PAIRS, spec.MATCHED, spec.MATCHED_AS_LVAE, spec.LVAE]
 sizes_on_tensorflow = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="parameter counts and matmul shapes do not depend on the backend; building the full LVAE takes 14 s on JAX",
@@ -64,6 +64,10 @@ def test_the_plan_has_every_row_for_every_seed_at_one_budget():
     lvae = next(s for s in specs if s.row == spec.LVAE).kwargs
     assert lvae == {"encoder": [512, 256, 128, 64, 32], "latent_dim": [64, 32, 16, 8, 4], "pair_kind": "stochastic",
                     "batch_norm": True, "warmup": True}
+    # One latent at the LVAE's size with the LVAE's batch norm and warm-up: the LVAE differs from it by its hierarchy.
+    controlled = next(s for s in specs if s.row == spec.MATCHED_AS_LVAE).kwargs
+    assert controlled == {"pairing": "none", "encoder": spec.MATCHED_ENCODER, "batch_norm": True, "warmup": True}
+    assert spec.warmup_epochs(controlled["warmup"]) == spec.warmup_epochs(lvae["warmup"]) == spec.WARMUP_EPOCHS
     assert not any(s.run_eagerly for s in specs)  # only --quick runs eagerly
 
 
@@ -89,6 +93,36 @@ def test_rows_can_be_picked_by_name_and_an_unknown_one_is_named():
 def test_the_one_latent_row_has_about_the_lvae_parameter_count(lvae):
     lvae, matched = run.count_parameters(lvae), run.count_parameters(_row_model(spec.MATCHED))
     assert lvae == 1_375_160 and matched == 1_377_608 and abs(matched - lvae) / lvae < 0.005
+    controlled = run.count_parameters(_row_model(spec.MATCHED_AS_LVAE))  # batch norm's scales and offsets added
+    assert controlled == 1_379_456 and abs(controlled - lvae) / lvae < 0.005
+
+
+def test_the_committed_hierarchical_runs_are_found_by_the_plan_and_the_new_row_is_still_to_run(data_root):
+    """The table's rows that ran keep their run ids and specs (the queue trains only the row added since)."""
+    results = REPO / "benchmarks" / "results" / "hierarchical"
+    args = mnist_vs_vae.parse(["--protocol", "hierarchical", "--seeds", "3", "--epochs", "10", "--out", str(results)])
+    plan.resolve(args, plan.DataSizes.load(data_root))
+    runner = run.Runner(results, in_process=True, log=pytest.fail, report_only=True)
+    found = {(s.row, s.seed): runner.saved(s, run_id) is not None for s, run_id in plan.plan_hierarchy(args)}
+    assert found == {(row, seed): row != spec.MATCHED_AS_LVAE for row in ROWS for seed in range(3)}
+
+
+@sizes_on_tensorflow
+def test_the_committed_hierarchical_table_still_tabulates_with_the_new_row_planned(tmp_path, data_root, monkeypatch):
+    """--report-only on the committed runs: the same results table, and the speed section's rows that were timed."""
+    import shutil
+
+    monkeypatch.setenv("LADDERAE_DATA", str(data_root))
+    committed = REPO / "benchmarks" / "results" / "hierarchical"
+    shutil.copytree(committed / "runs", tmp_path / "runs")
+    argv = ["--protocol", "hierarchical", "--seeds", "3", "--epochs", "10", "--report-only", "--out", str(tmp_path)]
+    assert mnist_vs_vae.main(argv) == 0
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert {e["row"] for e in result["summary"]} == set(ROWS) - {spec.MATCHED_AS_LVAE}
+    assert [c["row"] for c in result["speed"]] == [row for row in ROWS if row != spec.MATCHED_AS_LVAE]
+    assert set(result["floors"]) == set(ROWS) - {spec.MATCHED_AS_LVAE}  # no floor measured for a row not run
+    first_table = (committed / "results.md").read_text().split("\n\n| row |")[1].split("\n\n")[0]
+    assert first_table in (tmp_path / "results.md").read_text()
 
 
 # ------------------------------------------------------------------ the floor

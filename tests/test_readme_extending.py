@@ -1,22 +1,15 @@
 """The README's "Extending" block: one of each registered part, trained from Python."""
 
 import pytest
-from test_readme import run_python_block
+from test_readme import registries, run_python_block  # noqa: F401 (registries: the fixture the tests use)
 
-from ladderae import data, likelihoods, losses, pair_kinds, pairing, stop_gradient
+from ladderae import data
 
-
-@pytest.fixture
-def clean_registries():
-    """The block registers names once per process: remove them again so that the test can run twice."""
-    registries = {pairing.pairing_rules: "outermost", losses.pair_losses: "l1", stop_gradient.modes: "frozen_target",
-                  likelihoods.likelihoods: "unit_gaussian", pair_kinds.pair_kinds: "gap_report", data.sources: "blobs"}
-    yield
-    for registry, name in registries.items():
-        registry._entries.pop(name, None)
+# The blocks register names into the process-wide registries: each test's registrations are gone after it.
+pytestmark = pytest.mark.usefixtures("registries")
 
 
-def test_readme_extending_block_registers_and_trains_each_part(tmp_path, monkeypatch, data_root, clean_registries):
+def test_readme_extending_block_registers_and_trains_each_part(tmp_path, monkeypatch, data_root):
     namespace = run_python_block('@ladderae.pair_kind("gap_report")', tmp_path, monkeypatch, data_root)
     extended = namespace["extended"]
     assert extended.pairs == [("e1", "d1")]
@@ -29,8 +22,7 @@ def test_readme_extending_block_registers_and_trains_each_part(tmp_path, monkeyp
     assert {"gap_e1_d1", "gap_e2_d2"} <= set(gaps) and all(g > 0 for g in gaps["gap_e1_d1"])
 
 
-def test_readme_data_set_block_registers_a_source_that_loads_by_name(tmp_path, monkeypatch, data_root,
-                                                                      clean_registries):
+def test_readme_data_set_block_registers_a_source_that_loads_by_name(tmp_path, monkeypatch, data_root):
     run_python_block('@ladderae.data.data_source("blobs")', tmp_path, monkeypatch, data_root)
     blobs = data.load("blobs")
     assert (blobs.kind, blobs.example_shape, len(blobs.x_test)) == ("vectors", (12,), 50)

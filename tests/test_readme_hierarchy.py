@@ -1,4 +1,4 @@
-"""The README's "Hierarchical latents" example runs and gives what its comments say."""
+"""The README's Ladder VAE example runs and gives what its comments say."""
 
 import numpy as np
 from test_readme import run_python_block

@@ -66,6 +66,8 @@ def _pair_matmuls(g):
     for encoder, decoder, data in graph_lib.pairs(g):
         kind = pair_kinds.get(data["pair_kind"])
         layers = kind.make_layers(g, encoder, decoder, data)
+        if not layers:  # e.g. a latent pair at the top: the bottleneck z, already a node
+            continue
         kind.build_layers(g, encoder, decoder, layers)
         out += [(1, *layer.kernel.shape) for layer in layers.values() if isinstance(layer, keras.layers.Dense)]
     return out

@@ -1,5 +1,5 @@
-"""Which runs a benchmark makes: the pair-weight sweep, the main table, the speed section, the IWAE protocol and the
-hierarchical table.
+"""Which runs a benchmark makes: the pair-weight sweep, the main table, the speed section, the IWAE protocol, the
+hierarchical table and the Ladder VAE paper's protocol.
 
 Planning reads nothing but the settings, the data's sizes and (for the
 protocol) the validation choice of an earlier table; it returns ``(RunSpec,
@@ -11,8 +11,8 @@ import inspect
 import json
 
 from mnistbench.schedule import stage_epochs
-from mnistbench.spec import (BASELINE, LVAE, MODES, NO_PAIRS, Row, RunSpec, hierarchy_rows, iwae_row, mirror,
-                             protocol_rows, slug, table_rows)
+from mnistbench.spec import (BASELINE, LVAE, LVAE_PAPER_STEP, MODES, NO_PAIRS, Row, RunSpec, hierarchy_rows, iwae_row,
+                             lvae_paper_rows, mirror, protocol_rows, slug, table_rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,13 +127,18 @@ def saved_choice(path):
 
 
 def missing_arguments(row):
-    """LadderAE arguments of `row` that this ladderae does not accept yet (empty when it runs)."""
+    """LadderAE arguments of `row` that this ladderae does not accept yet, and a pair kind it has not registered
+    (empty when it runs)."""
     if row.kind == "baseline":
         return []
     import ladderae
 
     accepted = inspect.signature(ladderae.LadderAE.__init__).parameters
-    return [name for name in row.kwargs if name not in accepted and name != "warmup"]
+    missing = [name for name in row.kwargs if name not in accepted and name != "warmup"]
+    kind = row.kwargs.get("pair_kind")
+    if isinstance(kind, str) and kind not in ladderae.pair_kinds.pair_kinds.names:
+        missing.append(f"pair_kind={kind!r}")
+    return missing
 
 
 def picked_rows(every, names):
@@ -150,16 +155,21 @@ PROTOCOL_STEPS_PER_EXECUTION = 50
 PROTOCOL_STEP = {"adam_epsilon": 1e-4, "steps_per_execution": PROTOCOL_STEPS_PER_EXECUTION}
 
 
-def _protocol_rows(args, best_mode, log):
-    """The protocol's rows that `--rows` picks and this ladderae runs; the others are logged as skipped."""
+def runnable_rows(every, names, log):
+    """The rows of `every` that `--rows` (`names`) picks and this ladderae runs; the others are logged as skipped."""
     rows = []
-    for row in picked_rows(protocol_rows(best_mode), args.rows):
+    for row in picked_rows(every, names):
         missing = missing_arguments(row)
         if missing:
             log(f"skipping {row.name!r}: LadderAE does not accept {', '.join(missing)} yet; it runs once it does")
         else:
             rows.append(row)
     return rows
+
+
+def _protocol_rows(args, best_mode, log):
+    """The IWAE protocol's rows that `--rows` picks and this ladderae runs; the others are logged as skipped."""
+    return runnable_rows(protocol_rows(best_mode), args.rows, log)
 
 
 def plan_protocol(args, chosen, best_mode, log):
@@ -204,3 +214,20 @@ def plan_hierarchy_speed(args):
     other runs): every row once per round, 1 warm-up epoch and `--speed-epochs` timed ones, nothing scored."""
     configs = [(row, args.main_backend) for row in picked_rows(hierarchy_rows(), args.rows)]
     return _speed_rounds(args, "wide", configs, {}, lambda r, row, b: slug("hierarchical-speed", r, row.name))
+
+
+def plan_lvae(args, log):
+    """The Ladder VAE paper's comparison at its budget: its two rows (the same generative model with bottom-up and
+    with ladder inference; `--rows` picks some) on the main backend, at the reference code's batch, step (Adam 2e-4,
+    eps 1e-4, clipped gradients) and epochs, seed-major so that the paired difference accrues as runs finish. A row
+    whose pair kind this ladderae has not registered is left out, with a line in the log; it runs once it is."""
+    rows = runnable_rows(lvae_paper_rows(), args.rows, log)
+    return [(_spec(args, "wide", row, {}, args.main_backend, seed, **LVAE_PAPER_STEP), slug("lvae", row.name, seed))
+            for seed in range(args.seeds) for row in rows]
+
+
+def plan_lvae_speed(args):
+    """Paired speed rounds of the LVAE paper's rows at its batch and step, after its runs (the cores free)."""
+    configs = [(row, args.main_backend) for row in runnable_rows(lvae_paper_rows(), args.rows, lambda message: None)]
+    return _speed_rounds(args, "wide", configs, {}, lambda r, row, b: slug("lvae-speed", r, row.name),
+                         **LVAE_PAPER_STEP)

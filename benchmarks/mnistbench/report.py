@@ -1,5 +1,5 @@
-"""Summaries and markdown tables of finished runs: the main table, the speed section, the IWAE protocol and the
-hierarchical table.
+"""Summaries and markdown tables of finished runs: the main table, the speed section, the IWAE protocol, the
+hierarchical table and the Ladder VAE paper's protocol.
 
 Every figure is a mean ± standard deviation over seeds; Δ is the paired
 difference to the baseline run with the same seed (negative = better than the
@@ -10,7 +10,8 @@ seed (paired speed: the two ran one after the other under the same load).
 
 import statistics
 
-from mnistbench.spec import BASELINE, LVAE, LVAE_KWARGS, WARMUP_EPOCHS
+from mnistbench import spec
+from mnistbench.spec import BASELINE, LVAE, LVAE_KWARGS, warmup_epochs
 
 FIGURES = ["neg_elbo", "own_neg_elbo", "iwae_nll", "kl", "reconstruction", "active_units",
            "linear_probe_accuracy", "parameters", "examples_per_second", "median_epoch_seconds", "peak_memory_mb"]
@@ -21,13 +22,41 @@ PAPER_8_STAGES = {"VAE": 86.76, "IWAE k=50": 84.78}  # the IWAE figure is quoted
 # as listings quote it, the one-latent rows' the IWAE paper's VAE.
 PAPER_LVAE = "81.74 (Sønderby et al. 2016, 5 layers, k=5000; quoted, not checked against the paper's table)"
 PAPER_VAE = "86.76 (Burda et al. 2015, VAE 784-200-200-50 tanh, 3,280 epochs, k=5000)"
+# The LVAE paper's own figures beside its protocol's rows, quoted (never computed) with their source; None where no
+# source read so far gives the paper's table entry (benchmarks/README.md, "The Ladder VAE paper's protocol", says
+# what was looked for and found).
+PAPER_LVAE_PROTOCOL = {
+    spec.LVAE_PAPER_BOTTOM_UP: None,
+    spec.LVAE_PAPER_LADDER: ("81.74", "as secondary sources quote the paper's MNIST LVAE (an aggregator; the IAF "
+                                      "paper's table as retold): which variant (importance-weighted training, "
+                                      "fine-tuning) is unchecked"),
+}
 
 
-def _mean_std(values):
+def mean_std(values):
+    """(mean, sample standard deviation) of the values that are not None (sd 0 for one value); None for none."""
     values = [v for v in values if v is not None]
     if not values:
         return None
     return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def paired_differences(runs, base, figure):
+    """{seed: `figure` of runs[seed] minus base[seed]} over the seeds both have: {seed: run} dicts whose runs share
+    their seed's initial draws, data order and binarisation, so the difference leaves out what the seed changes."""
+    return {seed: r[figure] - base[seed][figure] for seed, r in runs.items() if seed in base}
+
+
+def paired_rows(results, row, base_row, figures):
+    """{figure: {"per_seed": {seed: `row` minus `base_row`}, "mean_std": ...}} over the seeds both rows have run."""
+    by_row = {}
+    for r in results:
+        by_row.setdefault(r["spec"]["row"], {})[r["spec"]["seed"]] = r
+    out = {}
+    for figure in figures:
+        per_seed = paired_differences(by_row.get(row, {}), by_row.get(base_row, {}), figure)
+        out[figure] = {"per_seed": dict(sorted(per_seed.items())), "mean_std": mean_std(per_seed.values())}
+    return out
 
 
 def summarize(results):
@@ -44,11 +73,11 @@ def summarize(results):
                  "epochs": first["spec"]["epochs"], "iwae_k": first.get("iwae_k"),
                  "iwae_images": first.get("iwae_images")}
         for fig in FIGURES + _layer_figures(first):
-            entry[fig] = _mean_std([r.get(fig) for r in by_seed.values()])
+            entry[fig] = mean_std([r.get(fig) for r in by_seed.values()])
         for fig in ("neg_elbo", "iwae_nll"):
-            entry[f"delta_{fig}"] = _mean_std([r[fig] - base[seed][fig] for seed, r in by_seed.items() if seed in base])
-        entry["speed_vs_baseline"] = _mean_std([base[seed]["median_epoch_seconds"] / r["median_epoch_seconds"]
-                                                for seed, r in by_seed.items() if seed in base])
+            entry[f"delta_{fig}"] = mean_std(paired_differences(by_seed, base, fig).values())
+        entry["speed_vs_baseline"] = mean_std([base[seed]["median_epoch_seconds"] / r["median_epoch_seconds"]
+                                               for seed, r in by_seed.items() if seed in base])
         summary.append(entry)
     return summary
 
@@ -85,7 +114,8 @@ def summarize_speed(results, floor_seconds, baseline_backend="tensorflow", basel
     return configs
 
 
-def _fmt(pair, digits=2):
+def fmt(pair, digits=2):
+    """``mean ± sd`` of a `mean_std` pair at `digits` decimals; ``n/a`` for None."""
     if pair is None:
         return "n/a"
     mean, std = pair
@@ -120,11 +150,11 @@ def markdown(report):
     lines += ["## Results", "", header, "|" + "---|" * 16]
     for e in report["summary"]:
         lines.append(
-            f"| {e['preset']} | {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {_fmt(e['neg_elbo'])} "
-            f"| {_fmt(e['own_neg_elbo'])} | {_fmt(e['iwae_nll'])} | {_fmt(e['kl'])} | {_fmt(e['reconstruction'])} "
-            f"| {_fmt(e['active_units'], 1)} | {_fmt(e['linear_probe_accuracy'], 3)} "
-            f"| {_fmt(e['examples_per_second'], 0)} | {_fmt(e['median_epoch_seconds'])} "
-            f"| {_fmt(e['peak_memory_mb'], 0)} | {_fmt(e['delta_neg_elbo'])} | {_fmt(e['delta_iwae_nll'])} |")
+            f"| {e['preset']} | {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {fmt(e['neg_elbo'])} "
+            f"| {fmt(e['own_neg_elbo'])} | {fmt(e['iwae_nll'])} | {fmt(e['kl'])} | {fmt(e['reconstruction'])} "
+            f"| {fmt(e['active_units'], 1)} | {fmt(e['linear_probe_accuracy'], 3)} "
+            f"| {fmt(e['examples_per_second'], 0)} | {fmt(e['median_epoch_seconds'])} "
+            f"| {fmt(e['peak_memory_mb'], 0)} | {fmt(e['delta_neg_elbo'])} | {fmt(e['delta_iwae_nll'])} |")
     if report.get("speed"):
         sp = report["speed"]
         lines += ["", f"## Training speed (wide, batch {s['batch_size']}, {s['train_size']} digits per epoch)", "",
@@ -165,11 +195,11 @@ def protocol_markdown(report):
     for e in report["summary"]:
         seconds = e["median_epoch_seconds"]
         lines.append(
-            f"| {e['row']} | {e['backend']} | {e['seeds']} | {e['epochs']} | {_fmt(e['neg_elbo'])} "
-            f"| {_fmt(e['iwae_nll'])} | {_paper(e['row']):.2f} | {_fmt(e['kl'])} | {_fmt(e['active_units'], 1)} "
-            f"| {_fmt(seconds)} | {seconds[0] / report.get('floors', {}).get(e['row'], floor)['floor_seconds']:.1f} "
-            f"| {_fmt(e['delta_neg_elbo'])} "
-            f"| {_fmt(e['delta_iwae_nll'])} |")
+            f"| {e['row']} | {e['backend']} | {e['seeds']} | {e['epochs']} | {fmt(e['neg_elbo'])} "
+            f"| {fmt(e['iwae_nll'])} | {_paper(e['row']):.2f} | {fmt(e['kl'])} | {fmt(e['active_units'], 1)} "
+            f"| {fmt(seconds)} | {seconds[0] / report.get('floors', {}).get(e['row'], floor)['floor_seconds']:.1f} "
+            f"| {fmt(e['delta_neg_elbo'])} "
+            f"| {fmt(e['delta_iwae_nll'])} |")
     for message in report["skipped"]:
         lines.append(f"\nNot run: {message}.")
     lines += ["", TRAINING_EPOCHS_NOTE]
@@ -202,8 +232,8 @@ def _per_layer(entry, prefix, digits):
     model with one latent."""
     layers = [key.removeprefix(prefix) for key in entry if key.startswith(prefix)]
     if not layers:
-        return f"z {_fmt(entry[prefix.rstrip('_')], digits)}"
-    return " · ".join(f"{name} {_fmt(entry[prefix + name], digits)}" for name in layers)
+        return f"z {fmt(entry[prefix.rstrip('_')], digits)}"
+    return " · ".join(f"{name} {fmt(entry[prefix + name], digits)}" for name in layers)
 
 
 def _hierarchy_budget(s):
@@ -212,7 +242,8 @@ def _hierarchy_budget(s):
     return (f"Budget: {s['epochs']} epochs for every row at batch {s['batch_size']} (Adam 1e-3) on {s['train_size']} "
             f"training digits binarised afresh every epoch; seeds per row: {s['seeds']}. The LVAE: deterministic "
             f"{'-'.join(map(str, lvae['encoder']))}, latents {'-'.join(map(str, lvae['latent_dim']))}, batch norm, KL "
-            f"warm-up over the first {WARMUP_EPOCHS} epochs. -ELBO, KL and active units (posterior-mean variance > "
+            f"warm-up over the first {warmup_epochs(lvae['warmup'])} epochs. -ELBO, KL and active units "
+            "(posterior-mean variance > "
             f"0.01) on {s['test_size']} test digits binarised once; IWAE bound with k={s['iwae_k']} on the first "
             f"{s['iwae_images']} of them, over every latent layer for the LVAE (`ladderae.evaluate_hierarchy`). "
             "± is the standard deviation over seeds; Δ IWAE is the paired difference to the baseline with the same "
@@ -235,10 +266,10 @@ def hierarchy_markdown(report):
         floor_seconds = floors[e["row"]]["floor_seconds"]
         lines.append(
             f"| {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {e['epochs']} x {e['seeds']} "
-            f"| {_fmt(e['neg_elbo'])} | {_fmt(e['iwae_nll'])} | {PAPER_LVAE if e['row'] == LVAE else PAPER_VAE} "
-            f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {_fmt(e['median_epoch_seconds'])} "
-            f"| {_fmt(e['speed_vs_baseline'])} | {floor_seconds:.2f} "
-            f"| {e['median_epoch_seconds'][0] / floor_seconds:.1f} | {_fmt(e['delta_iwae_nll'])} |")
+            f"| {fmt(e['neg_elbo'])} | {fmt(e['iwae_nll'])} | {PAPER_LVAE if e['row'] == LVAE else PAPER_VAE} "
+            f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {fmt(e['median_epoch_seconds'])} "
+            f"| {fmt(e['speed_vs_baseline'])} | {floor_seconds:.2f} "
+            f"| {e['median_epoch_seconds'][0] / floor_seconds:.1f} | {fmt(e['delta_iwae_nll'])} |")
     lines += ["", TRAINING_EPOCHS_NOTE]
     return "\n".join(lines + _speed_section(report, "floor: the row's own matmul floor as above")) + "\n"
 
@@ -250,15 +281,16 @@ def _ratio(config, inverse=False):
     return f"{1 / config['ratio'] if inverse else config['ratio']:.2f}"
 
 
-def _speed_section(report, floor_note):
-    """The "training speed with the cores free" section of a table with paired speed rounds (none without them)."""
+def _speed_section(report, floor_note, baseline="the Keras VAE"):
+    """The "training speed with the cores free" section of a table with paired speed rounds (none without them);
+    `baseline`: the row the ratio divides by."""
     s = report["settings"]
     if not report.get("speed"):
         return []
     lines = ["", f"## Training speed with the cores free (batch {s['batch_size']}, {s['train_size']:,} digits "
              "per epoch)", "", f"Paired: {s['speed_rounds']} rounds, each running every row once, one at a "
              f"time (1 warm-up epoch excluded, then {s['speed_epochs']} timed, the training runs' pipeline and "
-             "callbacks); median over rounds; ratio = the Keras VAE's s/epoch over the row's in the same round; "
+             f"callbacks); median over rounds; ratio = {baseline}'s s/epoch over the row's in the same round; "
              f"{floor_note}.", "",
              "| row | backend | median s/epoch | ms/step | examples/s | speed vs baseline (x) | floor s/epoch "
              "| x floor |", "|---|---|---|---|---|---|---|---|"]
@@ -267,3 +299,70 @@ def _speed_section(report, floor_note):
                      f"| {c['examples_per_second']:.0f} | {_ratio(c)} | {c['floor_seconds']:.2f} "
                      f"| {c['x_floor']:.2f} |")
     return lines
+
+
+def _paper_lvae_cell(row):
+    """A row's figure from the LVAE paper, quoted and marked so; where none was found, saying so."""
+    quoted = PAPER_LVAE_PROTOCOL.get(row)
+    return "not found (see notes)" if quoted is None else f"{quoted[0]} (quoted, unchecked)"
+
+
+def _lvae_budget(s):
+    """The paragraph above the LVAE paper's table: its training and scoring budget, as the reference code's."""
+    kwargs, step = spec.LVAE_PAPER_KWARGS, spec.LVAE_PAPER_STEP
+    steps = -(-s["train_size"] // s["batch_size"])
+    warmup = spec.warmup_epochs(kwargs["warmup"])
+    return (f"Budget: {s['epochs']} epochs for every row at batch {s['batch_size']} on {s['train_size']} training "
+            f"digits binarised afresh every epoch; seeds: {s['seeds']}. The reference code's step "
+            f"(casperkaae/LVAE run_models.py): Adam {step['learning_rate']:g} (0.9, 0.999, eps "
+            f"{step['adam_epsilon']:g}), the gradients' global norm capped at {step['clip_global_norm']:g}, then "
+            f"each element clipped to ±{step['clip_value']:g}; the KL weight from 0 to 1 over the first {warmup} "
+            f"epochs ({warmup * steps} steps, linear per step). Both rows: one generative model, deterministic blocks "
+            f"of {spec.LVAE_PAPER_MLP_LAYERS} Dense layers of each width of "
+            f"{'-'.join(map(str, spec.LVAE_PAPER_BLOCKS))} (`encoder` {'-'.join(map(str, kwargs['encoder']))}, "
+            f"`pairing=\"every\"`, k={kwargs['pairing_options']['k']}: a latent after every block), latents "
+            f"{'-'.join(map(str, kwargs['latent_dim']))}, batch norm, {kwargs['activation']} (Keras' negative "
+            "slope 0.2; the reference's Lasagne 0.01); inference bottom-up (`pair_kind=\"bottom_up\"`) or the "
+            "Ladder VAE's (`\"stochastic\"`). -ELBO, KL and active units (posterior-mean variance > 0.01) per "
+            f"layer on {s['test_size']} test digits binarised once; IWAE bound with k={s['iwae_k']} on the first "
+            f"{s['iwae_images']} of them over every latent layer. ± is the standard deviation over seeds; x floor "
+            "is s/epoch over the row's own matmul floor. The paper's figures are quoted, never computed.")
+
+
+def lvae_markdown(report):
+    """The LVAE paper's protocol's results.md: each row beside the paper's figure (quoted), the paired difference
+    Ladder VAE minus bottom-up per seed, the rows' per-layer KL and active units, and their floors and speed."""
+    s, floors = report["settings"], report["floors"]
+    lines = [f"# The Ladder VAE paper's comparison at its budget ({report['date']})", "", _machine_line(report), "",
+             _lvae_budget(s), "",
+             f"| row | backend | params | budget (epochs x seeds) | test -ELBO | IWAE k={s['iwae_k']}, "
+             f"{s['iwae_images']} digits | paper | KL per layer (nats) | active units per layer | s/epoch "
+             "| floor s/epoch | x floor |", "|" + "---|" * 12]
+    for e in report["summary"]:
+        floor_seconds = floors[e["row"]]["floor_seconds"]
+        lines.append(
+            f"| {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {e['epochs']} x {e['seeds']} "
+            f"| {fmt(e['neg_elbo'])} | {fmt(e['iwae_nll'])} | {_paper_lvae_cell(e['row'])} "
+            f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {fmt(e['median_epoch_seconds'])} "
+            f"| {floor_seconds:.2f} | {e['median_epoch_seconds'][0] / floor_seconds:.1f} |")
+    paired = report.get("paired") or {}
+    seeds = sorted({seed for figure in paired.values() for seed in figure["per_seed"]})
+    if seeds:
+        lines += ["", f"{spec.LVAE_PAPER_LADDER} minus {spec.LVAE_PAPER_BOTTOM_UP}, paired by seed (nats; negative "
+                  "= the Ladder VAE better):", "",
+                  "| figure | " + " | ".join(f"seed {seed}" for seed in seeds) + " | mean ± sd |",
+                  "|" + "---|" * (len(seeds) + 2)]
+        names = {"iwae_nll": f"IWAE k={s['iwae_k']}", "neg_elbo": "test -ELBO"}
+        for figure, found in paired.items():
+            cells = [f"{found['per_seed'][seed]:+.2f}" if seed in found["per_seed"] else "n/a" for seed in seeds]
+            mean_sd = "n/a" if found["mean_std"] is None else "{:+.2f} ± {:.2f}".format(*found["mean_std"])
+            lines.append(f"| {names.get(figure, figure)} | " + " | ".join(cells) + f" | {mean_sd} |")
+    quoted = [(row, q) for row, q in PAPER_LVAE_PROTOCOL.items() if q is not None]
+    lines += ["", "The paper column: " + "; ".join(f"{row}: {q[0]}, {q[1]}" for row, q in quoted) + ". "
+              + "; ".join(f"{row}: the paper's figure was not found in a source read so far"
+                          for row, q in PAPER_LVAE_PROTOCOL.items() if q is None) + "."]
+    for message in report.get("skipped", []):
+        lines.append(f"\nNot run: {message}.")
+    lines += ["", TRAINING_EPOCHS_NOTE]
+    return "\n".join(lines + _speed_section(report, "floor: the row's own matmul floor as above",
+                                            baseline=f"the {spec.LVAE_PAPER_BOTTOM_UP} row")) + "\n"

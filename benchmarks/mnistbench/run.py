@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from mnistbench.spec import PRESETS, VALIDATION_SIZE, WARMUP_EPOCHS, RunSpec, example_shape
+from mnistbench.spec import PRESETS, VALIDATION_SIZE, RunSpec, example_shape, warmup_epochs
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,8 @@ def load_data(spec):
 
 
 def optimizer(spec, steps_per_epoch):
-    """Adam at the spec's constant rate, or through the IWAE paper's stages; the spec's epsilon when given."""
+    """Adam at the spec's constant rate, or through the IWAE paper's stages; the spec's epsilon when given; with the
+    LVAE code's gradient clipping (`clipping.ClippedAdam`) when the spec asks for it."""
     import keras
 
     from mnistbench.schedule import StagedLearningRate
@@ -72,7 +73,11 @@ def optimizer(spec, steps_per_epoch):
     if spec.stages is not None:
         rate = StagedLearningRate(steps_per_epoch, spec.stages, initial=spec.learning_rate)
     epsilon = {} if spec.adam_epsilon is None else {"epsilon": spec.adam_epsilon}
-    return keras.optimizers.Adam(rate, **epsilon)  # Keras' betas (0.9, 0.999) are the paper's
+    if spec.clip_global_norm is None and spec.clip_value is None:
+        return keras.optimizers.Adam(rate, **epsilon)  # Keras' betas (0.9, 0.999) are both papers'
+    from mnistbench.clipping import ClippedAdam
+
+    return ClippedAdam(rate, global_norm=spec.clip_global_norm, value=spec.clip_value, **epsilon)
 
 
 def build_model(spec, input_shape, steps_per_epoch):
@@ -86,8 +91,9 @@ def build_model(spec, input_shape, steps_per_epoch):
         import ladderae
 
         kwargs = dict(spec.kwargs)
-        if kwargs.pop("warmup", False):
-            kwargs["beta"] = ladderae.LinearWarmup(WARMUP_EPOCHS * steps_per_epoch)
+        warmup = warmup_epochs(kwargs.pop("warmup", False))  # the row's KL warm-up, in epochs
+        if warmup:
+            kwargs["beta"] = ladderae.LinearWarmup(warmup * steps_per_epoch)
         model = ladderae.LadderAE(input_shape=input_shape, seed=spec.seed, **{**preset, **kwargs})  # a row's sizes win
     model.compile(optimizer=optimizer(spec, steps_per_epoch), steps_per_execution=spec.steps_per_execution,
                   run_eagerly=spec.run_eagerly)

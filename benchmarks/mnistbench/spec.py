@@ -30,7 +30,19 @@ MODES = {
 }
 BASELINE = "plain VAE (Keras, baseline)"
 NO_PAIRS = "ladderae, no pairs"
-WARMUP_EPOCHS = 2  # KL warm-up length of the warm-up rows
+WARMUP_EPOCHS = 2  # the KL warm-up of a row with ``"warmup": True`` (the main and hierarchical tables' rows)
+
+
+def warmup_epochs(warmup):
+    """A row's KL warm-up in epochs: its ``"warmup"`` setting, True for `WARMUP_EPOCHS` or a number of epochs (the
+    LVAE paper's rows: 200); 0 for none."""
+    if warmup is True:
+        return WARMUP_EPOCHS
+    if warmup is False or warmup is None:
+        return 0
+    if not isinstance(warmup, int) or warmup < 1:
+        raise ValueError(f"A row's `warmup` is True or a positive number of epochs. Received: warmup={warmup!r}")
+    return warmup
 
 
 def example_shape(preset, image_shape):
@@ -83,17 +95,56 @@ LVAE_KWARGS = {"encoder": [512, 256, 128, 64, 32], "latent_dim": [64, 32, 16, 8,
 # One latent of the wide width with about the LVAE's trainable parameters (1,377,608 against 1,375,160).
 MATCHED = "ladderae, no pairs, 616-308 (the LVAE's parameters)"
 MATCHED_ENCODER = [616, 308]
+# The same one latent trained as the LVAE is (batch norm, the same KL warm-up): the LVAE differs from it by its
+# hierarchy alone (1,379,456 trainable parameters, batch norm's included, against 1,375,160), and from MATCHED by the
+# hierarchy, batch norm and warm-up together. At the LVAE's size, not `wide`'s, so that its size is not a difference.
+MATCHED_AS_LVAE = "ladderae, no pairs, 616-308, batch norm + KL warm-up (the LVAE's training)"
 
 
 def hierarchy_rows():
     """The hierarchical table's rows on the `wide` preset, whose sizes the ladderae rows' own `encoder` and
-    `latent_dim` replace: the plain VAE, ladderae wide, one latent at the LVAE's size, and the LVAE."""
+    `latent_dim` replace: the plain VAE, ladderae wide, one latent at the LVAE's size, the same trained with the
+    LVAE's batch norm and warm-up, and the LVAE."""
     return [
         Row(BASELINE, kind="baseline"),
         Row(NO_PAIRS, kwargs={"pairing": "none"}),
         Row(MATCHED, kwargs={"pairing": "none", "encoder": MATCHED_ENCODER}),
+        Row(MATCHED_AS_LVAE, kwargs={"pairing": "none", "encoder": MATCHED_ENCODER,
+                                     **{k: LVAE_KWARGS[k] for k in ("batch_norm", "warmup")}}),
         Row(LVAE, kwargs=dict(LVAE_KWARGS)),
     ]
+
+
+# The Ladder VAE paper's MNIST comparison as its code runs it (github.com/casperkaae/LVAE at 066858a: run_models.py,
+# and README.md's two commands, which differ only in `-modeltype VAE` / `ladderVAE`). Its deterministic blocks:
+# `-mlp_layers 2` Dense layers of each `-hidden_sizes` width between stochastic layers (`mlp`, run_models.py
+# 491-495), before the first latent and the top one too (521, 527); so an `encoder` of each width twice, with the
+# stochastic pairs at every second depth (e2, e4, e6, e8; the top z reads e10). The paper's net (512-256-128-64-32,
+# latents 64-32-16-8-4); the README's command shows 3 of its layers with the same flags.
+LVAE_PAPER_BLOCKS = [512, 256, 128, 64, 32]
+LVAE_PAPER_MLP_LAYERS = 2
+LVAE_PAPER_KWARGS = {
+    "encoder": [width for width in LVAE_PAPER_BLOCKS for _ in range(LVAE_PAPER_MLP_LAYERS)],
+    "latent_dim": [64, 32, 16, 8, 4],
+    "pairing": "every", "pairing_options": {"k": LVAE_PAPER_MLP_LAYERS},
+    "batch_norm": True,  # `-batch_norm True` (run_models.py 471-488; not on the output layer: 546, 611)
+    "activation": "leaky_relu",  # `-nonlin_enc/-nonlin_dec leaky_rectify`; Keras' slope is 0.2, Lasagne's 0.01
+    "warmup": 200,  # `-temp_start 0.00 -temp_epochs 200`: the KL weight from 0 to 1 over 200 epochs (972, 1001)
+}
+LVAE_PAPER_BOTTOM_UP = "hierarchical VAE, bottom-up"  # `-modeltype VAE`: q(z1 | x) q(z2 | z1) ... (506-531)
+LVAE_PAPER_LADDER = "Ladder VAE"  # `-modeltype ladderVAE`: the precision-weighted merge (551-597)
+LVAE_PAPER_EPOCHS = 2000  # `-num_epochs 2000`
+LVAE_PAPER_BATCH = 256  # `-batch_size 256`
+# The training step (run_models.py 731-737): `-lr 0.00020`; Adam (0.9, 0.999, eps 1e-4); the gradients' global norm
+# capped at 4, then each element clipped to +-0.9 (`ClippedAdam` in clipping.py).
+LVAE_PAPER_STEP = {"learning_rate": 2e-4, "adam_epsilon": 1e-4, "clip_global_norm": 4.0, "clip_value": 0.9}
+
+
+def lvae_paper_rows():
+    """The LVAE paper's two MNIST rows: the same generative model with bottom-up inference and with the Ladder VAE's
+    (the sizes of the `wide` preset replaced by the rows' own)."""
+    return [Row(LVAE_PAPER_BOTTOM_UP, kwargs={**LVAE_PAPER_KWARGS, "pair_kind": "bottom_up"}),
+            Row(LVAE_PAPER_LADDER, kwargs={**LVAE_PAPER_KWARGS, "pair_kind": "stochastic"})]
 
 
 IWAE_TRAINING_K = 50  # Burda et al.'s IWAE row trains with k=50
@@ -142,6 +193,8 @@ class RunSpec:
     stages: Optional[int] = None  # the IWAE paper's learning-rate stages (schedule.StagedLearningRate)
     adam_epsilon: Optional[float] = None  # None: Keras' default
     steps_per_execution: int = 1  # training steps per compiled call (the same steps, fewer Python round trips)
+    clip_global_norm: Optional[float] = None  # the gradients' global norm capped at this, then...
+    clip_value: Optional[float] = None  # ...each element clipped to +-this (`clipping.ClippedAdam`; None: no clipping)
     run_eagerly: bool = False  # --quick: tiny runs whose cost would be mostly tracing and compiling
 
     def to_json(self):
