@@ -46,7 +46,7 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from mnistbench.run import run_job  # noqa: E402
+from mnistbench.run import environment, run_job, trained_at  # noqa: E402
 
 # labels -> (the full ladder's lambdas at depth 0, depth 1 and every depth above, the layers' noise std, the
 # Gamma-model's lambda): the paper's (on 784-1000-500-250-250-250-10, 100 labels: 1000, 10, 0.1, 0.1, 0.1, 0.1, 0.1).
@@ -163,6 +163,8 @@ def run_one(job, callbacks=()):
         return float(np.mean(probabilities.argmax(1) != y_test))
 
     history_csv = workdir / "history.csv"
+    training = trained_at(workdir, len(read_history(history_csv)["test_error"]) if history_csv.exists() else 0,
+                          job["epochs"])
     # shuffle=False: the batches shuffle themselves, keyed to the restored step (EpochSync).
     model.fit(data, epochs=job["epochs"], verbose=2, shuffle=False, callbacks=[
         TestErrorAndTime(), keras.callbacks.CSVLogger(str(history_csv), append=True),
@@ -179,7 +181,8 @@ def run_one(job, callbacks=()):
             "test_error_per_epoch": history["test_error"], "statistics": STATISTICS,
             "test_error_running": history["test_error_running"][-1],
             "test_error_running_per_epoch": history["test_error_running"], "seconds_per_epoch": seconds,
-            "examples_per_second": rows_per_epoch / seconds, "epochs_run": len(history["test_error"])}
+            "examples_per_second": rows_per_epoch / seconds, "epochs_run": len(history["test_error"]),
+            "trained_at": training, "environment": environment()}
 
 
 def read_history(path):

@@ -56,6 +56,7 @@ def test_quick_benchmark_writes_a_row_and_reuses_it(tmp_path, data_root, monkeyp
     (result,) = json.loads((tmp_path / "results.json").read_text())
     assert result["job"]["row"] == "ladder" and result["epochs_run"] == 1 and 0 <= result["test_error"] <= 1
     assert result["seconds_per_epoch"] > 0 and result["examples_per_second"] > 0
+    assert result["trained_at"]["commit"] == result["environment"]["commit"]  # trained and scored in one sitting
     speed = json.loads((tmp_path / "speed-jax.json").read_text())
     assert speed["ratio_to_floor"] == pytest.approx(speed["step_seconds"] / speed["floor_seconds"])
     table = (tmp_path / "results.md").read_text()
