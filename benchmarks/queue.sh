@@ -11,7 +11,10 @@
 # was scored at, both reachable from main):
 #   1. the IWAE paper's full protocol, 8 stages (3,280 epochs, batch 20): the Keras VAE, seed 0;
 #   2. the same for ladderae without pairs, seed 0, side by side with lane 1 (its own worktree of the same commit);
-#   after each, as the cores allow: the Ladder network's remaining rows (ladder_amlp, Gamma-model and consistency
+#   3. after them, one row each lane: the Ladder VAE paper's comparison at its budget (`--protocol lvae`, 2,000
+#      epochs, seed 0): the hierarchical VAE with bottom-up inference after lane 1, the Ladder VAE after lane 2;
+#   4. then the 10-epoch hierarchical table's one-latent row with the LVAE's batch norm and warm-up (3 seeds);
+#   then, as the cores allow: the Ladder network's remaining rows (ladder_amlp, Gamma-model and consistency
 #   pairs at 100 labels, one draw at 150 epochs; then 1,000 and all labels at 150 epochs).
 #   Each stage count writes its own folder (iwae_protocol_<S>stages): a table's results.md holds its own runs only.
 # A sitting ends with a hard stop and the next starts on a fresh machine: `park` copies every unfinished run's work
@@ -30,8 +33,13 @@ IWAE8_COMMIT=${IWAE8_COMMIT:-cb9eb00}   # run JSONs record the training and scor
 IWAE8_WTS=(${IWAE8_WT:-/work/bench-iwae8-vae} ${IWAE8_WT2:-/work/bench-iwae8-ladderae})
 IWAE8_ROWS=("plain VAE (Keras, baseline)" "ladderae, no pairs")
 IWAE8=(--protocol iwae --stages 8 --speed-rounds 0 --k-sweep)
+LVAE_COMMIT=${LVAE_COMMIT:-48c3677}   # the bottom_up kind and --protocol lvae
+LVAE_WTS=(${LVAE_WT:-/work/bench-lvae-bottom-up} ${LVAE_WT2:-/work/bench-lvae-ladder})
+LVAE_ROWS=("hierarchical VAE, bottom-up" "Ladder VAE")
+HIER_WT=${HIER_WT:-/work/bench-hier}
+HIER_ROW="ladderae, no pairs, 616-308, batch norm + KL warm-up (the LVAE's training)"
 LADDER_WT=${LADDER_WT:-/work/bench-ladder}
-LADDER_COMMIT=${LADDER_COMMIT:-cb9eb00}
+LADDER_COMMIT=${LADDER_COMMIT:-48c3677}   # mnist_ladder.py records its commits
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 
 unpark() {  # worktree table: the parked work folders of this checkout into the worktree, where it has none
@@ -67,6 +75,16 @@ ladder_rows() {  # issue 27's fourth item: the Ladder network's rows still to ru
   ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 1000 all --draws 1 --epochs 150 --rows ladder
 }
 
+lvae_lane() {  # lane number (0 or 1): its row of the LVAE paper's table, seed 0
+  table "${LVAE_WTS[$1]}" "$LVAE_COMMIT" "$LVAE_COMMIT" lvae_paper --protocol lvae --speed-rounds 0 \
+    --rows "${LVAE_ROWS[$1]}" --seeds 1
+}
+
+hier_row() {  # the 10-epoch hierarchical table's controlled one-latent row
+  table "$HIER_WT" "$LVAE_COMMIT" "$LVAE_COMMIT" hierarchical --protocol hierarchical --speed-rounds 0 \
+    --rows "$HIER_ROW" --seeds 3 --epochs 10
+}
+
 iwae8_lane() {  # lane number (0 or 1): its row at 8 stages, seed 0
   table "${IWAE8_WTS[$1]}" "$IWAE8_COMMIT" "$IWAE8_COMMIT" iwae_protocol_8stages "${IWAE8[@]}" \
     --rows "${IWAE8_ROWS[$1]}" --seeds 1
@@ -88,7 +106,7 @@ trained() {  # whether a table folder holds a finished training run, iwae-<row>-
 
 park() {  # every unfinished run's work folder into this checkout (commit it: the next sitting resumes from it)
   local wt table
-  for wt in "${IWAE8_WTS[@]}" "$LADDER_WT"; do
+  for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT"; do
     for table in "$wt"/benchmarks/results/*/work; do
       [ -d "$table" ] || continue
       local to=$MAIN/benchmarks/results/$(basename "$(dirname "$table")")/work
@@ -105,6 +123,8 @@ park() {  # every unfinished run's work folder into this checkout (commit it: th
 collect() {
   local wt
   for wt in "${IWAE8_WTS[@]}"; do copy_runs "$wt" iwae_protocol_8stages; done
+  for wt in "${LVAE_WTS[@]}"; do copy_runs "$wt" lvae_paper; done
+  copy_runs "$HIER_WT" hierarchical
   copy_runs "$LADDER_WT" ladder
   local results=$MAIN/benchmarks/results
   mkdir -p "$results/iwae_protocol_8stages/runs"
@@ -122,13 +142,18 @@ collect() {
     "$PY" mnist_vs_vae.py --protocol iwae --stages 8 --rows "${IWAE8_ROWS[@]}" --seeds 1 \
       --out "$results/iwae_protocol_8stages" --report-only
   fi
+  if find "$results/lvae_paper/runs" -maxdepth 1 -name 'lvae-*.json' ! -name 'lvae-speed-*' 2> /dev/null | grep -q .; then
+    "$PY" mnist_vs_vae.py --protocol lvae --rows "${LVAE_ROWS[@]}" --seeds 1 --out "$results/lvae_paper" --report-only
+  fi
+  "$PY" mnist_vs_vae.py --protocol hierarchical --seeds 3 --epochs 10 --out "$results/hierarchical" --report-only
   "$PY" mnist_ladder.py --report --out "$results/ladder"
-  echo "tabulated; commit the new results"
+  "$PY" findings.py   # benchmarks/README.md's generated figures from the new JSON
+  echo "tabulated; commit the new results and benchmarks/README.md"
 }
 
 status() {
   local wt h
-  for wt in "${IWAE8_WTS[@]}" "$LADDER_WT"; do
+  for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT"; do
     for h in "$wt"/benchmarks/results/*/work/*/history.csv; do
       local run=$(basename "$(dirname "$h")")
       [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ] && echo "$wt: $run: $(($(wc -l < "$h") - 1)) epochs done"
@@ -138,8 +163,8 @@ status() {
 
 case "${1:-}" in
   run)
-    { iwae8_lane 0; ladder_rows; } > >(sed -u 's/^/[iwae8 vae] /') 2>&1 &
-    iwae8_lane 1 > >(sed -u 's/^/[iwae8 ladderae] /') 2>&1 &
+    { iwae8_lane 0; lvae_lane 0; hier_row; ladder_rows; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
+    { iwae8_lane 1; lvae_lane 1; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
     wait ;;
   status) status ;;
   park) park ;;
