@@ -71,7 +71,7 @@ def test_no_module_is_overgrown(module):
     assert len(MODULES[module].read_text().splitlines()) <= MAX_LINES
 
 
-KIND_CLASSES = {"PairKind", "Consistency", "Lateral", "Stochastic"}
+KIND_CLASSES = {"PairKind", "Consistency", "Lateral", "Stochastic", "BottomUp"}
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if layer(m) != "pair_kinds"))

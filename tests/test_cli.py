@@ -182,6 +182,10 @@ def test_deterministic_vectors_train_without_prior_pictures(tmp_path, files, cap
     assert numbers["test_size"] == 30 and "iwae_nll" not in numbers and np.isfinite(numbers["reconstruction"])
     code, err = run(["evaluate", str(out / "model.keras"), "--data", str(files / "images.npy")], capsys)
     assert code == 2 and "argument --data" in err.err and "(8, 8, 1)" in err.err and "shape (6,)" in err.err
+    for flag in ("--k", "--iwae-images"):  # a bound the model has not: said, not ignored
+        code, err = run(["evaluate", str(out / "model.keras"), "--data", str(files / "vectors.npy"), flag, "10"],
+                        capsys)
+        assert code == 2 and f"argument {flag}" in err.err and "deterministic" in err.err and "\n" not in err.err.strip()
 
 
 def test_conv_flags_build_a_conv_model_and_a_plain_autoencoder_draws_no_samples(tmp_path, files):

@@ -27,6 +27,7 @@ _FLAGS = {
     "tied_weights": "--tied",
 }
 _PROBE_ROWS = 10000  # training rows evaluate's probes read by default
+_IWAE_K = 5000  # evaluate's importance samples per example by default (the literature's)
 
 
 class CommandError(Exception):
@@ -264,8 +265,11 @@ def _evaluate(args):
     x_test = training.evaluation_inputs(data, binarize)
     probe_rows = args.train_size or min(_PROBE_ROWS, len(data.x_train))
     x_train, y_train = data.x_train[:probe_rows], None if data.y_train is None else data.y_train[:probe_rows]
+    if not model.variational and (args.k is not None or args.iwae_images is not None):
+        raise CommandError("--k" if args.k is not None else "--iwae-images",
+                           f"{args.model} is deterministic (no posterior): it has no IWAE bound. Leave the flag out.")
     if model.variational:
-        numbers = evaluate.report(model, x_test, data.y_test, x_train, y_train, k=args.k,
+        numbers = evaluate.report(model, x_test, data.y_test, x_train, y_train, k=args.k or _IWAE_K,
                                   iwae_images=args.iwae_images, seed=args.seed, verbose=1)
     else:  # no ELBO without a posterior: the loss terms, and the pair residuals
         numbers = model.evaluate(x_test, batch_size=1000, verbose=0, return_dict=True)

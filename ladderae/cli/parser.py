@@ -228,7 +228,8 @@ def build_parser():
         "that `ladderae train` wrote beside the model), so the rows it held out are the rows scored.",
     )
     score.add_argument("model", help="a .keras file written by `ladderae train` or model.save")
-    score.add_argument("--k", type=_positive_int, default=5000, help="importance samples per example (default: 5000)")
+    score.add_argument("--k", type=_positive_int, default=None,
+                       help="importance samples per example of the IWAE bound (default: 5000; variational models)")
     score.add_argument("--iwae-images", type=_positive_int, default=None,
                        help="IWAE on the first N test examples only (default: all; k=5000 on 10,000 takes minutes)")
     score.add_argument("--train-size", type=_positive_int, default=None,

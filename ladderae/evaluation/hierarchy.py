@@ -21,9 +21,9 @@ from ladderae.nn.context import WalkContext
 from ladderae.graph import build as graph_lib
 from ladderae.nn import latents
 from ladderae.evaluation import streaming
-from ladderae.checks import check_positive_int, check_rows
+from ladderae.checks import check_positive_int
 from ladderae.nn.compiled import compiled
-from ladderae.evaluation.scores import ACTIVE_THRESHOLD
+from ladderae.evaluation.scores import ACTIVE_THRESHOLD, checked_examples
 
 __all__ = ["iwae_nll", "elbo", "active_units"]
 
@@ -72,7 +72,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     model._require_variational("iwae_nll")
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
-    x = check_rows("x", x)
+    x = checked_examples(model, x, "evaluate_hierarchy.iwae_nll")
     log_weights = compiled(model, _log_weights)
 
     def chunk_log_weights(start, stop, rngs, samples):
@@ -84,7 +84,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one sample per example) and ``kl_<latent>`` per layer, nats per example."""
     model._require_variational("elbo")
-    x = check_rows("x", x)
+    x = checked_examples(model, x, "evaluate_hierarchy.elbo")
     check_positive_int("batch_size", batch_size)
     recon, kl = np.empty(len(x)), {}
     for start, stop in streaming.chunks(len(x), batch_size):
@@ -101,6 +101,6 @@ def elbo(model, x, seed=0, batch_size=1000):
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """{latent: number of units whose posterior mean has variance above `threshold` across `x`}, the top ``z`` last."""
     model._require_variational("active_units")
-    codes = model.encode(check_rows("x", x))
+    codes = model.encode(checked_examples(model, x, "evaluate_hierarchy.active_units"))
     codes = codes if isinstance(codes, dict) else {graph_lib.LATENT: codes}
     return {name: int(np.sum(values.var(axis=0) > threshold)) for name, values in codes.items()}

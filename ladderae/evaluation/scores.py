@@ -23,6 +23,17 @@ from ladderae.nn.compiled import compiled
 __all__ = ["elbo", "iwae_nll", "active_units", "linear_probe", "knn_accuracy", "pair_residuals", "ACTIVE_THRESHOLD"]
 
 
+def checked_examples(model, x, what):
+    """`x` as rows, refused as `fit` refuses it where the model checks its data (`check_data`: the examples' shape,
+    finite values the likelihood can score), by name, before any work: 0..255 grey levels under a Bernoulli
+    likelihood would otherwise score as NaN."""
+    x = check_rows("x", x)
+    check = getattr(model, "check_data", None)  # any model with `posterior` and `log_px_given_z` is scored
+    if check is not None:
+        check(what, x)
+    return x
+
+
 def _require_variational(model, what):
     if not getattr(model, "variational", True):
         raise ValueError(f"{what} needs a variational model (built with variational=True).")
@@ -67,7 +78,7 @@ def _log_weights(model, inputs):
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example."""
     _require_variational(model, "elbo")
-    x = check_rows("x", x)
+    x = checked_examples(model, x, "elbo")
     check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(seed)
     mean, log_var = model.posterior(x)
@@ -95,7 +106,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     _require_variational(model, "iwae_nll")
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
-    x = check_rows("x", x)
+    x = checked_examples(model, x, "iwae_nll")
     mean, log_var = model.posterior(x)
     log_weights = compiled(model, _log_weights)
 
@@ -113,7 +124,7 @@ ACTIVE_THRESHOLD = 0.01
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """Number of latent units whose posterior mean has variance above `threshold` across `x`, and the variances."""
     _require_variational(model, "active_units")
-    variances = model.posterior(check_rows("x", x))[0].var(axis=0)
+    variances = model.posterior(checked_examples(model, x, "active_units"))[0].var(axis=0)
     return int(np.sum(variances > threshold)), variances
 
 
@@ -168,5 +179,5 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, k=5, 
 
 def pair_residuals(model, x):
     """Mean squared difference between each pair's encoder and decoder activation (through posterior means)."""
-    acts = model.activations(check_rows("x", x))
+    acts = model.activations(checked_examples(model, x, "pair_residuals"))
     return {f"pair_{e}_{d}": float(np.mean((acts[e] - acts[d]) ** 2)) for e, d in model.pairs}

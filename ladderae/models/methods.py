@@ -90,6 +90,7 @@ class LatentMethods:
     def sample(self, n, seed=None):
         """Decode n draws from the prior N(0, I): means of p(x | z) in the input's shape."""
         self._require_variational("sample")
+        n = checks.check_positive_int("n", n)
         return self.decode(ops.convert_to_numpy(keras.random.normal((n, self.latent_dim), seed=seed)))
 
     def _require_variational(self, what):

@@ -27,65 +27,34 @@ each of the k copies with its own draws (`NodeNetwork.shared_below`), and the
 bound's log q is that of the posterior that drew each z_i.
 """
 
-import math
 
 import keras
 from keras import ops
 
-from ladderae.checks import is_positive_int
-from ladderae.graph import build as graph_lib
 from ladderae.nn import losses
-from ladderae.pair_kinds.base import PairKind, pair_kind
+from ladderae.pair_kinds.base import pair_kind
+from ladderae.pair_kinds.stochastic import Stochastic, flat
 
 __all__ = ["BottomUp"]
 
 
-def _flat(h):
-    return ops.reshape(h, (-1, math.prod(h.shape[1:]))) if len(h.shape) > 2 else h
-
-
 @pair_kind("bottom_up")
-class BottomUp(PairKind):
+class BottomUp(Stochastic):
     """A Gaussian latent at a mirror pair: posterior from e_i alone, sampled on the way up; prior from d_i."""
 
     analytic_kl = False
 
-    def edge_attributes(self, graph, encoder, decoder, units=None):
-        pair = f"Bottom-up pair ({encoder!r}, {decoder!r})"
-        if not graph.graph["variational"]:
-            raise graph_lib.GraphError(f"{pair} holds a Gaussian latent: build the model with variational=True.")
-        mirror = graph_lib.mirror(graph, encoder)
-        if decoder != mirror:
-            raise graph_lib.GraphError(
-                f"{pair}: a bottom_up pair joins an encoder layer with its decoder mirror ({mirror!r}), where the "
-                f"latent's prior from the layer above meets its posterior sample. Pair ({encoder!r}, {mirror!r}) or "
-                "use another pair kind."
-            )
-        if graph_lib.flow_predecessor(graph, decoder) == graph_lib.LATENT:  # the bottleneck z is this pair's latent
-            if units not in (None, graph.graph["latent_dim"]):
-                raise graph_lib.GraphError(f"{pair} is the top latent z: its width is latent_dim's last entry.")
-            return {}
-        if units is not None and not is_positive_int(units):
-            raise graph_lib.GraphError(f"{pair}: `units` must be a positive integer. Received: units={units!r}")
-        return {"units": units}
-
-    def serialize(self, data):
-        return {"units": data["units"]} if "units" in data else {}
-
-    def label(self, data):
-        return f"{self.name} · {data['units']} units" if "units" in data else f"{self.name} · top z"
-
-    def latents(self, graph, encoder, decoder, data):
-        return [] if "units" not in data else [f"z{graph.nodes[encoder]['depth']}"]
+    title = "Bottom-up"
+    meeting = "the latent's prior from the layer above meets its posterior sample"
 
     def make_layers(self, graph, encoder, decoder, data):
-        if "units" not in data:
-            return {}
-        (name,), units = self.latents(graph, encoder, decoder, data), data["units"]
-        made = {part: keras.layers.Dense(2 * units, name=f"{name}_{part}") for part in ("posterior", "prior")}
-        for part, node in (("up_encoder", graph.nodes[encoder]), ("up", graph.nodes[decoder])):
-            if units != node["units"]:  # z_i back to the width of the node it replaces
-                made[part] = keras.layers.Dense(node["units"], activation=node["activation"], name=f"{name}_{part}")
+        """`Stochastic`'s layers, and z_i back to e_i's width where they differ (it replaces e_i on the way up)."""
+        made = super().make_layers(graph, encoder, decoder, data)
+        node = graph.nodes[encoder]
+        if made and data["units"] != node["units"]:
+            (name,) = self.latents(graph, encoder, decoder, data)
+            made["up_encoder"] = keras.layers.Dense(node["units"], activation=node["activation"],
+                                                    name=f"{name}_up_encoder")
         return made
 
     def build_layers(self, graph, encoder, decoder, layers):
@@ -106,7 +75,7 @@ class BottomUp(PairKind):
             return {}
         layers = network.pair_layers[f"{encoder}_{decoder}"]
         (name,) = self.latents(network.graph, encoder, decoder, data)
-        mean, log_var = ops.split(layers["posterior"](_flat(outputs[encoder])), 2, axis=-1)
+        mean, log_var = ops.split(layers["posterior"](flat(outputs[encoder])), 2, axis=-1)
         noise = context.sample(name, (ops.shape(mean)[0], data["units"]))
         z = mean if noise is None else losses.reparameterize(mean, log_var, noise)
         return {name: z, f"{name}_mean": mean, f"{name}_log_var": log_var,
@@ -118,7 +87,7 @@ class BottomUp(PairKind):
             return {}
         layers = network.pair_layers[f"{encoder}_{decoder}"]
         (name,) = self.latents(network.graph, encoder, decoder, data)
-        p_mean, p_log_var = ops.split(layers["prior"](_flat(outputs[decoder])), 2, axis=-1)
+        p_mean, p_log_var = ops.split(layers["prior"](flat(outputs[decoder])), 2, axis=-1)
         priors = {f"{name}_prior_mean": p_mean, f"{name}_prior_log_var": p_log_var}
         if name in outputs:  # a full pass: the posterior sample drawn on the way up
             return {**priors, decoder: self._to(network, layers, "up", decoder, outputs[name])}

@@ -32,7 +32,8 @@ def _is_top(graph, decoder):
     return graph_lib.flow_predecessor(graph, decoder) == graph_lib.LATENT
 
 
-def _flat(h):
+def flat(h):
+    """`h` as rows of features (a feature map flattened), what a latent's Dense layers read."""
     return ops.reshape(h, (-1, math.prod(h.shape[1:]))) if len(h.shape) > 2 else h
 
 
@@ -40,15 +41,18 @@ def _flat(h):
 class Stochastic(PairKind):
     """A Gaussian latent at a mirror pair: posterior = precision-weighted merge of bottom-up and top-down."""
 
+    title = "Stochastic"  # how an error names a pair of this kind
+    meeting = "the top-down pass meets the bottom-up one"  # why it joins mirror layers
+
     def edge_attributes(self, graph, encoder, decoder, units=None):
-        pair = f"Stochastic pair ({encoder!r}, {decoder!r})"
+        pair = f"{self.title} pair ({encoder!r}, {decoder!r})"
         if not graph.graph["variational"]:
             raise graph_lib.GraphError(f"{pair} holds a Gaussian latent: build the model with variational=True.")
         mirror = graph_lib.mirror(graph, encoder)
         if decoder != mirror:
             raise graph_lib.GraphError(
-                f"{pair}: a stochastic pair joins an encoder layer with its decoder mirror ({mirror!r}), where the "
-                f"top-down pass meets the bottom-up one. Pair ({encoder!r}, {mirror!r}) or use another pair kind."
+                f"{pair}: a {self.name} pair joins an encoder layer with its decoder mirror ({mirror!r}), where "
+                f"{self.meeting}. Pair ({encoder!r}, {mirror!r}) or use another pair kind."
             )
         if _is_top(graph, decoder):  # the bottleneck z is this pair's latent
             if units not in (None, graph.graph["latent_dim"]):
@@ -88,11 +92,11 @@ class Stochastic(PairKind):
             return {}
         layers = network.pair_layers[f"{encoder}_{decoder}"]
         (name,) = self.latents(network.graph, encoder, decoder, data)
-        top_down = _flat(outputs[decoder])
+        top_down = flat(outputs[decoder])
         p_mean, p_log_var = ops.split(layers["prior"](top_down), 2, axis=-1)
         mean, log_var = p_mean, p_log_var
         if encoder in outputs:
-            bottom_up = _flat(outputs[encoder])
+            bottom_up = flat(outputs[encoder])
             mean_hat, log_var_hat = ops.split(layers["posterior"](bottom_up), 2, axis=-1)
             mean, log_var = latents_lib.precision_weighted(mean_hat, log_var_hat, p_mean, p_log_var)
         noise = context.sample(name, (ops.shape(mean)[0], data["units"]))
