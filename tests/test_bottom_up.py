@@ -131,6 +131,7 @@ def test_the_iwae_objective_draws_every_latent_per_copy_as_a_repeated_batch_woul
         np.testing.assert_allclose(outputs["once"][key], value, rtol=1e-5, atol=1e-5, err_msg=key)
     copies = outputs["once"]["z1"].reshape(4, len(X), 5)
     assert not np.allclose(copies[0], copies[1])  # each copy its own z1
+    del model._noise, model._draw_noise  # the model's own noise again, for a compiled fit
     model.compile(optimizer="adam")
     history = model.fit(X, batch_size=16, epochs=1, verbose=0).history
     assert history["neg_iwae"][-1] <= history["neg_elbo"][-1]
