@@ -1,6 +1,6 @@
 """One tiny training run for tests/test_resume.py, optionally killed with SIGKILL mid-epoch.
 
-    python tests/_resume_worker.py OUT BACKUP [--kill-after-steps N] [--no-sync] [--arrays]
+    python tests/_resume_worker.py OUT BACKUP [--kill-after-steps N] [--no-sync]
 
 Trains a small LadderAE on a `DynamicBinarization` for EPOCHS epochs under
 `BackupAndRestore(BACKUP)` (and `EpochSync` unless --no-sync), then writes its
@@ -42,22 +42,17 @@ def main():
     p.add_argument("backup", type=pathlib.Path)
     p.add_argument("--kill-after-steps", type=int)
     p.add_argument("--no-sync", action="store_true")
-    p.add_argument("--arrays", action="store_true", help="fit on arrays with Keras' default shuffle=True")
     args = p.parse_args()
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).random((ROWS, WIDTH)).astype("float32")
     data = pipeline.DynamicBinarization(x, BATCH, seed=0)
     model = ladderae.LadderAE(WIDTH, encoder=[8], latent_dim=2, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    backup = [keras.callbacks.BackupAndRestore(str(args.backup))]
+    callbacks = [] if args.no_sync else [pipeline.EpochSync(data)]
+    callbacks.append(keras.callbacks.BackupAndRestore(str(args.backup)))
     if args.kill_after_steps:
-        backup.append(KillAfter(args.kill_after_steps))
-    if args.arrays:  # the model batches them itself, in an order keyed to the step count
-        binary = (np.random.default_rng(1).random(x.shape) < x).astype("float32")
-        model.fit(binary, batch_size=BATCH, epochs=EPOCHS, verbose=0, callbacks=backup)
-    else:
-        sync = [] if args.no_sync else [pipeline.EpochSync(data)]
-        model.fit(data, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=sync + backup)
+        callbacks.append(KillAfter(args.kill_after_steps))
+    model.fit(data, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=callbacks)
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez(args.out / "weights.npz", *model.get_weights())
 

@@ -9,8 +9,11 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 from conftest import REPO
+
+import ladderae
 
 WORKER = REPO / "tests" / "_resume_worker.py"
 
@@ -41,12 +44,37 @@ def test_a_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(t
         np.testing.assert_array_equal(resumed, uninterrupted)
 
 
+
+class InterruptAfterSteps(keras.callbacks.Callback):
+    """Stops a fit mid-epoch after `steps` training steps, as a kill would (the backup holds the last epoch)."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps, self.seen = steps, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.steps:
+            raise KeyboardInterrupt
+
+
+def fit_arrays(backup, *callbacks):
+    """A seeded model fit on arrays with Keras' default shuffle=True under BackupAndRestore; its final weights."""
+    keras.utils.set_random_seed(0)  # every sitting starts from the same global state, as a new process does
+    x = (np.random.default_rng(1).random((64, 12)) < 0.5).astype("float32")
+    model = ladderae.LadderAE(12, encoder=[8], latent_dim=2, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(x, batch_size=16, epochs=3, verbose=0,
+              callbacks=[keras.callbacks.BackupAndRestore(str(backup)), *callbacks])
+    return model.get_weights()
+
+
 def test_a_seeded_model_fit_on_arrays_with_keras_shuffle_resumes_exactly(tmp_path):
     """Arrays with fit's default shuffle=True: the model batches them in an order keyed to the step count
-    (`pipeline.ShuffledArrays` under `EpochSync`), so a killed run resumes to the uninterrupted weights."""
-    backend = keras.backend.backend()
-    run(backend, tmp_path / "uninterrupted", tmp_path / "backup_uninterrupted", "--arrays")
-    run(backend, tmp_path / "killed", tmp_path / "backup", "--arrays", "--kill-after-steps", 6, expect=-signal.SIGKILL)
-    run(backend, tmp_path / "resumed", tmp_path / "backup", "--arrays")
-    for resumed, uninterrupted in zip(weights(tmp_path / "resumed"), weights(tmp_path / "uninterrupted")):
-        np.testing.assert_array_equal(resumed, uninterrupted)
+    (`pipeline.ShuffledArrays` under `EpochSync`), so a run stopped mid-epoch resumes to the uninterrupted weights
+    (Keras' own shuffle would draw the resumed epoch's order from a global state no backup holds)."""
+    uninterrupted = fit_arrays(tmp_path / "uninterrupted")
+    with pytest.raises(KeyboardInterrupt):
+        fit_arrays(tmp_path / "backup", InterruptAfterSteps(6))  # in the second epoch (steps 4-7)
+    for resumed, expected in zip(fit_arrays(tmp_path / "backup"), uninterrupted):
+        np.testing.assert_array_equal(resumed, expected)
