@@ -12,6 +12,7 @@ from conftest import REPO
 from keras import ops
 
 import ladderae
+from ladderae.nn import activations
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import mnist_vs_vae  # noqa: E402
@@ -21,8 +22,6 @@ from mnistbench.clipping import ClippedAdam  # noqa: E402
 ROWS = [spec.LVAE_PAPER_BOTTOM_UP, spec.LVAE_PAPER_LADDER]
 KINDS = {spec.LVAE_PAPER_BOTTOM_UP: "bottom_up", spec.LVAE_PAPER_LADDER: "stochastic"}
 TRAIN, TEST = 60_000, 10_000  # MNIST's: the reference trains on all 60,000 (train + valid, run_models.py 401)
-needs_bottom_up = pytest.mark.skipif("bottom_up" not in ladderae.pair_kinds.pair_kinds.names,
-                                     reason="the bottom_up pair kind is not registered yet")
 full_size_on_tensorflow = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="building the full 10-layer models takes about 13 s each on JAX; the tiny twin below runs on both",
@@ -47,7 +46,6 @@ def _planned(*argv):
 # ------------------------------------------------------------------ the plan
 
 
-@needs_bottom_up
 def test_the_plan_has_the_two_rows_at_the_reference_codes_settings():
     specs = _planned()
     assert [(s.seed, s.row) for s in specs] == [(0, row) for row in ROWS]  # 1 seed by default
@@ -58,7 +56,7 @@ def test_the_plan_has_the_two_rows_at_the_reference_codes_settings():
         assert s.kwargs == {
             "encoder": [512, 512, 256, 256, 128, 128, 64, 64, 32, 32],  # -mlp_layers 2 of each -hidden_sizes width
             "latent_dim": [64, 32, 16, 8, 4], "pairing": "every", "pairing_options": {"k": 2},
-            "batch_norm": True, "activation": "leaky_relu", "warmup": 200, "pair_kind": KINDS[s.row]}
+            "batch_norm": True, "activation": "leaky_relu_0.01", "warmup": 200, "pair_kind": KINDS[s.row]}
     assert not any(s.run_eagerly for s in specs)
     seeds = _planned("--seeds", "3", "--epochs", "50")
     assert [(s.seed, s.row) for s in seeds] == [(seed, row) for seed in range(3) for row in ROWS]  # seed-major
@@ -66,7 +64,6 @@ def test_the_plan_has_the_two_rows_at_the_reference_codes_settings():
     assert _args().out.name == "lvae_paper"
 
 
-@needs_bottom_up
 def test_rows_are_picked_by_name_and_the_speed_rounds_take_the_training_step():
     assert [s.row for s in _planned("--rows", spec.LVAE_PAPER_LADDER)] == [spec.LVAE_PAPER_LADDER]
     args = _args("--speed-rounds", "2", "--speed-epochs", "3")
@@ -97,7 +94,6 @@ def _small(s, **sizes):
     return dataclasses.replace(s, kwargs={**s.kwargs, **sizes})
 
 
-@needs_bottom_up
 def test_each_run_warms_up_over_200_epochs_of_its_steps_with_the_reference_step_and_leaky_relu():
     from ladderae.data import pipeline
 
@@ -109,9 +105,9 @@ def test_each_run_warms_up_over_200_epochs_of_its_steps_with_the_reference_step_
         assert isinstance(model.optimizer, ClippedAdam)
         assert (model.optimizer.global_norm, model.optimizer.value) == (4.0, 0.9)
         assert float(model.optimizer.learning_rate) == pytest.approx(2e-4) and model.optimizer.epsilon == 1e-4
-        assert {model.graph.nodes[n].get("activation") for n in ("e1", "d1")} == {"leaky_relu"}
+        assert {model.graph.nodes[n].get("activation") for n in ("e1", "d1")} == {"leaky_relu_0.01"}
         assert model.graph.nodes["e1"]["batch_norm"] and model.graph.nodes["d1"]["batch_norm"]
-    assert keras.activations.get("leaky_relu") is keras.activations.leaky_relu  # Keras resolves the name
+    assert model.network.layers["e1"].activation is activations.leaky_relu_001  # Lasagne's slope, not Keras' 0.2
 
 
 def _generative(model):
@@ -143,13 +139,11 @@ def _check_one_generative_model(models, pairs, latents):
     assert not any("_up_encoder" in v.path for v in ladder.trainable_variables)
 
 
-@needs_bottom_up
 def test_both_rows_have_one_generative_model_a_tiny_twin():
     pairs = [("e2", "d2"), ("e4", "d4"), ("e6", "d6")]
     _check_one_generative_model(_row_models(encoder=[6, 6, 5, 5, 4, 4], latent_dim=[3, 2, 2]), pairs, ["z2", "z4"])
 
 
-@needs_bottom_up
 @full_size_on_tensorflow
 def test_both_rows_have_one_generative_model_at_full_size():
     models = _row_models()  # the planned sizes
@@ -177,15 +171,14 @@ def test_the_clipped_step_caps_the_global_norm_then_clips_each_element():
 
 
 def test_a_spec_without_clipping_keeps_keras_adam_and_old_specs_match():
-    s = _planned()[0] if "bottom_up" in ladderae.pair_kinds.pair_kinds.names else None
     plain = spec.RunSpec(preset="wide", row="r", kind="ladderae", kwargs={"pairing": "none"}, backend="jax", seed=0,
                          epochs=1, batch_size=128, learning_rate=1e-3, train_size=10, test_size=10, probe_size=10,
                          iwae_k=2, iwae_images=2, data_dir=None)
     assert type(run.optimizer(plain, 1)) is keras.optimizers.Adam
     saved = {k: v for k, v in plain.to_json().items() if k not in ("clip_global_norm", "clip_value")}
     assert spec.RunSpec.from_json(saved) == plain  # runs saved before the clipping fields still match
-    if s is not None:
-        assert spec.RunSpec.from_json(json.loads(json.dumps(s.to_json()))) == s
+    planned = _planned()[0]
+    assert spec.RunSpec.from_json(json.loads(json.dumps(planned.to_json()))) == planned
 
 
 # ------------------------------------------------------------------ the report
@@ -214,7 +207,6 @@ def test_the_papers_figures_are_quoted_strings_never_numbers():
 # ------------------------------------------------------------------ --quick end to end
 
 
-@needs_bottom_up
 @quick_only_on_tensorflow
 def test_quick_lvae_protocol_writes_the_table_beside_the_paper_with_the_paired_difference(tmp_path, data_root):
     argv = ["--quick", "--protocol", "lvae", "--out", str(tmp_path), "--data-dir", str(data_root)]

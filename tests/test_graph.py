@@ -48,7 +48,7 @@ def test_bad_sizes(spec, match):
     [
         (("e1", "d2"), {}, r"different widths \(6 vs 4\)"),
         (("e1", "e2"), {}, "'e2' is not a decoder node"),
-        (("e9", "d1"), {}, "'e9' is not a encoder node. Encoder nodes: e1, e2"),
+        (("e9", "d1"), {}, "'e9' is not an encoder node. Encoder nodes: e1, e2"),
         (("e1", "d1"), {"stop_gradient": "both"}, "stop_gradient"),
         (("e1", "d1"), {"loss": "bce"}, "consistency_loss"),
     ],

@@ -45,6 +45,18 @@ def test_the_graph_shows_pairs_noise_and_batch_norm():
                                                                                             ("e2", "d2")]
 
 
+def test_pairing_rules_and_per_pair_settings_are_the_shared_pairing_code():
+    """'all', 'top' and depth lists are rule functions over the ladder graph (not LadderAE's registered rules); the
+    per-pair lists and each kind's settings go through `ladderae.pairing` as LadderAE's do."""
+    assert not {"all", "top"} & set(ladderae.pairing_rules.names)
+    model = tiny(pairing=[2, ("e1", "d1")], pair_kind=["lateral", "consistency"], consistency_weight=[1.0, 0.5])
+    assert model.pairs == [("e1", "d1"), ("e2", "d2")]
+    assert model.get_config()["pairing"] == [["e2", "d2"], ["e1", "d1"]]  # the order given, as the lists follow
+    consistency, lateral = model.graph.edges["e1", "d1"], model.graph.edges["e2", "d2"]
+    assert consistency["pair_kind"] == "consistency" and consistency["loss"] == "mse"  # the kind's own default
+    assert consistency["weight"].value == 0.5 and lateral["combinator"] == "gauss" and "loss" not in lateral
+
+
 # Which variables each depth-1 cost reaches: the lateral path brings e1 in, the top-down path everything above.
 ABOVE_E1 = {"e1/beta", "e2/kernel", "e2/beta", "z/kernel", "z/beta", "z/gamma", "d2/kernel", "d1/kernel"}
 COMBINATORS_FROM_1 = {f"g_{e}_{d}/a" for e, d in (("e1", "d1"), ("e2", "d2"), ("z", "z_hat"))}
@@ -205,6 +217,8 @@ def test_semi_supervised_batches_mix_balanced_labels_with_unlabelled_rows():
         (dict(pairing=[("e1", "x_hat")]), GraphError, r"different widths \(5 vs 6\)"),
         (dict(pairing=[5]), GraphError, "depth is an integer from 0 .* to 3"),
         (dict(pairing="mirror"), GraphError, "`pairing` must be 'all', 'top'"),
+        (dict(pairing=[("e1", "x")]), GraphError, "'x' is not a decoder node. Decoder nodes: z_hat, d2, d1, x_hat"),
+        (dict(pairing=[("y", "z_hat")]), GraphError, "'y' is not an encoder node. Encoder nodes: x, e1, e2, z"),
         (dict(noise_std=-0.1), GraphError, "`noise_std` must be a non-negative number"),
         (dict(noise_std=[0.3, 0.3]), GraphError, "or a list of 4 of them"),
         (dict(n_classes=1), ValueError, "`n_classes` must be at least 2"),

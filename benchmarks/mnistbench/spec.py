@@ -128,7 +128,7 @@ LVAE_PAPER_KWARGS = {
     "latent_dim": [64, 32, 16, 8, 4],
     "pairing": "every", "pairing_options": {"k": LVAE_PAPER_MLP_LAYERS},
     "batch_norm": True,  # `-batch_norm True` (run_models.py 471-488; not on the output layer: 546, 611)
-    "activation": "leaky_relu",  # `-nonlin_enc/-nonlin_dec leaky_rectify`; Keras' slope is 0.2, Lasagne's 0.01
+    "activation": "leaky_relu_0.01",  # `-nonlin_enc/-nonlin_dec leaky_rectify`: Lasagne's slope (Keras' is 0.2)
     "warmup": 200,  # `-temp_start 0.00 -temp_epochs 200`: the KL weight from 0 to 1 over 200 epochs (972, 1001)
 }
 LVAE_PAPER_BOTTOM_UP = "hierarchical VAE, bottom-up"  # `-modeltype VAE`: q(z1 | x) q(z2 | z1) ... (506-531)

@@ -69,6 +69,7 @@ __all__ = [
     "encoder_nodes",
     "decoder_nodes",
     "mirror",
+    "pair_ends",
     "add_pair",
     "add_tie",
     "kind_attributes",
@@ -186,7 +187,8 @@ def build_graph(
         dense ones; each is mirrored by a Conv2DTranspose.
     kernel_size, strides : int or list
         Of the conv layers: one int for all, or one int or (height, width)
-        pair per conv layer.
+        pair per conv layer. The input's height and width must be multiples
+        of the product of the strides (a mirror must give them back).
     output_shape : tuple of int, callable or None
         Shape of the parameters of p(x | z) for one example, or a function
         from the shape the first layer reads (flattened for a dense one) to it,
@@ -279,8 +281,8 @@ def flow_successor(g, node):
     return _only(_flow_view(g).successors(node), node, "successor")
 
 
-def _nodes_with_role(g, role):
-    return [n for n in flow_order(g) if g.nodes[n]["role"] == role]
+def _nodes_with_role(g, *roles):
+    return [n for n in flow_order(g) if g.nodes[n]["role"] in roles]
 
 
 def encoder_nodes(g):
@@ -322,11 +324,18 @@ def inner_nodes(g, encoder_node, decoder_node):
     return order[order.index(encoder_node) + 1 : order.index(decoder_node) + 1]
 
 
+def pair_ends(g, side):
+    """The nodes a pair may join on `side` (``"encoder"``, ``"decoder"``), in flow order: those of the roles that
+    ``g.graph["pair_roles"][side]`` lists (a Ladder network's: see `ladderae.graph.ladder`), else the side's layers."""
+    return _nodes_with_role(g, *g.graph.get("pair_roles", {}).get(side, (side,)))
+
+
 def _check_ends(g, encoder_node, decoder_node, what):
-    for node, role in ((encoder_node, "encoder"), (decoder_node, "decoder")):
-        if node not in g or g.nodes[node]["role"] != role:
-            known = ", ".join(_nodes_with_role(g, role))
-            raise GraphError(f"{what}: {node!r} is not a {role} node. {role.capitalize()} nodes: {known}.")
+    for node, side, article in ((encoder_node, "encoder", "an"), (decoder_node, "decoder", "a")):
+        known = pair_ends(g, side)
+        if node not in known:
+            raise GraphError(f"{what}: {node!r} is not {article} {side} node. {side.capitalize()} nodes: "
+                             f"{', '.join(known)}.")
 
 
 def add_pair(g, encoder_node, decoder_node, *, kind="consistency", tied=False, **settings):
@@ -341,8 +350,8 @@ def add_pair(g, encoder_node, decoder_node, *, kind="consistency", tied=False, *
     if enc_shape != dec_shape:
         what = "widths" if len(enc_shape) == len(dec_shape) == 1 else "shapes"
         raise GraphError(
-            f"{pair} joins layers of different {what} ({shape_text(enc_shape)} vs {shape_text(dec_shape)}). "
-            f"Pair layers of equal {what[:-1]} (the mirror rule does) or change the pairing rule."
+            f"{pair} joins layers of different {what} ({shape_text(enc_shape)} vs {shape_text(dec_shape)}): "
+            f"pair layers of equal {what[:-1]}, each with its mirror at the same depth, or change the pairing."
         )
     if kind is not None:
         attrs = kind_attributes(g, encoder_node, decoder_node, kind, settings)

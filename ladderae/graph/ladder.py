@@ -12,13 +12,22 @@ and to each batch-normalised pre-activation) and ``batch_norm=True`` where
 a pre-activation is batch-normalised.
 
 Pairs are named by depth: 0 is ``(x, x_hat)``, i is ``(e_i, d_i)`` and
-L+1 is ``(z, z_hat)`` (the Gamma-model keeps only that one).
+L+1 is ``(z, z_hat)`` (the Gamma-model keeps only that one). A pair joins an
+encoder-side node (``x``, ``e_i``, ``z``) to a decoder-side node of the same
+width (``z_hat``, ``d_i``, ``x_hat``): the graph lists those roles in
+``g.graph["pair_roles"]``, which `ladderae.graph.build.add_pair` checks. The
+Ladder network's pairing rules (`ladder_pairing`: ``"all"``, ``"top"``,
+``"none"`` or a list of depths) are rule functions of `ladderae.graph.pairing`,
+kept out of its registry of `LadderAE` rules.
 
 >>> g = build_ladder_graph(784, [100, 50], 10, noise_std=0.3)
 >>> flow_order(g)
 ['x', 'e1', 'e2', 'z', 'y', 'z_hat', 'd2', 'd1', 'x_hat']
 >>> depth_pair(g, 0), depth_pair(g, 3), g.nodes["e1"]["noise_std"]
 (('x', 'x_hat'), ('z', 'z_hat'), 0.3)
+>>> rule, options = ladder_pairing(g, [0, ("e2", "d2")])
+>>> rule(g, **options)
+[('x', 'x_hat'), ('e2', 'd2')]
 """
 
 import math
@@ -26,12 +35,15 @@ import math
 import networkx as nx
 
 from ladderae.checks import is_number
-from ladderae.graph.build import INPUT, LATENT, OUTPUT, GraphError, build_graph, flow_order, kind_attributes, shape_text
+from ladderae.graph import pairing as pairing_lib
+from ladderae.graph.build import INPUT, LATENT, OUTPUT, GraphError, build_graph, flow_order
 
-__all__ = ["TOP", "PROBABILITIES", "build_ladder_graph", "depth_pair", "add_ladder_pair", "n_depths"]
+__all__ = ["TOP", "PROBABILITIES", "PAIR_ROLES", "PAIRING_RULES", "build_ladder_graph", "depth_pair", "n_depths",
+           "ladder_pairing", "every_depth", "top_depth", "at_depths"]
 
 TOP = "z_hat"
 PROBABILITIES = "y"
+PAIR_ROLES = {"encoder": ("input", "encoder", "latent"), "decoder": ("decoder", "output")}  # z_hat's role: decoder
 
 
 def n_depths(g):
@@ -43,9 +55,8 @@ def depth_pair(g, depth):
     """The (encoder side, decoder side) nodes at `depth`: 0 is (x, x_hat), the top is (z, z_hat)."""
     top = n_depths(g) - 1
     if isinstance(depth, bool) or not isinstance(depth, int) or not 0 <= depth <= top:
-        raise GraphError(
-            f"A Ladder pair depth is an integer from 0 (x, x_hat) to {top} (z, z_hat). Received: {depth!r}"
-        )
+        raise GraphError(f"A Ladder pair depth is an integer from 0 (x, x_hat) to {top} (z, z_hat) (or name the "
+                         f"pair by its nodes, e.g. ('e1', 'd1')). Received: {depth!r}")
     return {0: (INPUT, OUTPUT), top: (LATENT, TOP)}.get(depth, (f"e{depth}", f"d{depth}"))
 
 
@@ -75,20 +86,39 @@ def build_ladder_graph(input_dim, encoder, n_classes, *, noise_std=0.3, activati
     for node in flow_order(g)[1:]:
         g.nodes[node]["batch_norm"] = node != PROBABILITIES
     g.graph["n_classes"] = n_classes
+    g.graph["pair_roles"] = dict(PAIR_ROLES)
     return g
 
 
-def add_ladder_pair(g, encoder, decoder, kind, **settings):
-    """Add a pair edge of pair kind `kind` between any encoder-side and decoder-side nodes of equal shape."""
-    pair = f"Pair ({encoder!r}, {decoder!r})"
-    sides = {"encoder": [INPUT, *(n for n in g if g.nodes[n]["role"] == "encoder"), LATENT],
-             "decoder": [n for n in g if g.nodes[n]["role"] == "decoder"] + [OUTPUT]}
-    for node, side in ((encoder, "encoder"), (decoder, "decoder")):
-        if node not in sides[side]:
-            raise GraphError(f"{pair}: {node!r} is not on the {side} side. {side.capitalize()} side: "
-                             f"{', '.join(sides[side])}.")
-    e_shape, d_shape = g.nodes[encoder]["shape"], g.nodes[decoder]["shape"]
-    if e_shape != d_shape:
-        raise GraphError(f"{pair} joins layers of different widths ({shape_text(e_shape)} vs {shape_text(d_shape)}): "
-                         "pair each layer with its mirror (same depth).")
-    g.add_edge(encoder, decoder, **kind_attributes(g, encoder, decoder, kind, settings))
+def every_depth(graph):
+    """A pair at every depth, the input's and the classifier's included."""
+    return [depth_pair(graph, depth) for depth in range(n_depths(graph))]
+
+
+def top_depth(graph):
+    """The classifier's pair (z, z_hat) alone: the Gamma-model."""
+    return [depth_pair(graph, n_depths(graph) - 1)]
+
+
+def _named(item):
+    return isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(n, str) for n in item)
+
+
+def at_depths(graph, depths):
+    """A pair at each of `depths` in their order, each a depth or an (encoder, decoder) node pair."""
+    return [tuple(d) if _named(d) else depth_pair(graph, d) for d in depths]
+
+
+PAIRING_RULES = {"all": every_depth, "top": top_depth, "none": pairing_lib.none}
+
+
+def ladder_pairing(g, pairing):
+    """The rule and its options for a Ladder network's `pairing`: "all", "top", None, or a list of depths or pairs."""
+    if pairing is None or (isinstance(pairing, str) and pairing in PAIRING_RULES):
+        return PAIRING_RULES["none" if pairing is None else pairing], {}
+    if isinstance(pairing, (list, tuple)):
+        return at_depths, {"depths": list(pairing)}
+    raise GraphError(
+        f"`pairing` must be 'all', 'top' (the Gamma-model), None, or a list of depths (0: x, {n_depths(g) - 1}: z) or "
+        f"of (encoder, decoder) node pairs. Received: pairing={pairing!r}"
+    )

@@ -18,7 +18,8 @@ from ladderae.graph import kinds as kind_registry
 from ladderae.checks import check_bool, is_positive_int
 from ladderae.registry import Registry
 
-__all__ = ["pairing_rules", "pairing_rule", "get", "explicit_pairs", "kind_arguments", "resolve_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
+__all__ = ["pairing_rules", "pairing_rule", "get", "explicit_pairs", "kind_arguments", "resolve_pairs",
+           "pair_arguments", "add_pairs", "apply_pairing", "mirror", "none", "depths", "every"]
 
 pairing_rules = Registry("pairing rule", "pairing")
 pairing_rule = pairing_rules.register
@@ -134,7 +135,8 @@ def _per_pair(name, value, n, is_scalar):
         return [value] * n
     values = list(value)
     if len(values) != n:
-        raise graph_lib.GraphError(f"`{name}` has {len(values)} entries but the pairing gives {n} pairs: give one per pair.")
+        raise graph_lib.GraphError(f"`{name}` has {len(values)} entries but the pairing gives {n} pairs: give one "
+                                   "per pair (in the pairing's order: from the input side for a rule) or one for all.")
     return values
 
 
@@ -142,9 +144,49 @@ def _is_name(value):
     return value is None or isinstance(value, str)
 
 
+def _is_scalar(value):
+    return not isinstance(value, (list, tuple))
+
+
 def kind_arguments():
     """Every ``LadderAE`` argument that a registered pair kind declares (e.g. ``consistency_weight``)."""
     return {argument for name in kind_registry.pair_kinds.names for argument in kind_registry.get(name).settings}
+
+
+def pair_arguments(graph, pairing="mirror", *, pairing_options=None, pair_kind="consistency", tied_weights=False,
+                   **kind_settings):
+    """The pairs `pairing` asks for (``"pairs"``, as `resolve_pairs` gives them) and every other argument of
+    `apply_pairing` as one value per pair, by argument name: what `add_pairs` adds and a saved config lists."""
+    found = resolve_pairs(graph, pairing, pairing_options)
+    n = len(found)
+    if n == 0 and _is_scalar(tied_weights) and check_bool("tied_weights", tied_weights):
+        raise graph_lib.GraphError(
+            "`tied_weights=True` ties each pair's decoder layer to its encoder layer, but the pairing gives no "
+            "pairs. Use pairing='mirror' (with pair_kind=None to tie without a pair loss)."
+        )
+    arguments = {"pairs": found, "pair_kind": _per_pair("pair_kind", pair_kind, n, _is_name),
+                 "tied_weights": [check_bool("tied_weights", value)
+                                  for value in _per_pair("tied_weights", tied_weights, n, _is_scalar)]}
+    # each argument a kind declares, broadcast to one value per pair
+    arguments.update({argument: _per_pair(argument, value, n, _is_scalar) for argument, value in kind_settings.items()})
+    unknown = sorted(set(kind_settings) - kind_arguments())
+    if unknown:
+        raise graph_lib.GraphError(
+            f"Unknown pair settings {unknown}. Pair kinds take: {', '.join(sorted(kind_arguments()))}."
+        )
+    return arguments
+
+
+def add_pairs(graph, arguments):
+    """Add the pairs of `pair_arguments` to `graph`, each with its kind and the settings its kind declares."""
+    for i, pair in enumerate(arguments["pairs"]):
+        kind = pair.get("kind", arguments["pair_kind"][i])
+        declared = kind_registry.get(kind).settings if kind is not None else {}
+        settings = {attr: arguments[arg][i] for arg, attr in declared.items() if arg in arguments}
+        settings.update({key: value for key, value in pair.items() if key not in ("encoder", "decoder", "kind", "tied")})
+        graph_lib.add_pair(graph, pair["encoder"], pair["decoder"], kind=kind,
+                           tied=pair.get("tied", arguments["tied_weights"][i]), **settings)
+    return graph
 
 
 def apply_pairing(graph, pairing="mirror", *, pairing_options=None, pair_kind="consistency", tied_weights=False,
@@ -156,33 +198,8 @@ def apply_pairing(graph, pairing="mirror", *, pairing_options=None, pair_kind="c
     (e.g. ``consistency_weight``), each given to the pairs of the kind that
     declares it. ``(e_i, d_i)`` is tied when `tied_weights` says so.
     """
-    found = resolve_pairs(graph, pairing, pairing_options)
-    n = len(found)
-    if n == 0 and not isinstance(tied_weights, (list, tuple)) and check_bool("tied_weights", tied_weights):
-        raise graph_lib.GraphError(
-            "`tied_weights=True` ties each pair's decoder layer to its encoder layer, but the pairing gives no "
-            "pairs. Use pairing='mirror' (with pair_kind=None to tie without a pair loss)."
-        )
-    kinds = _per_pair("pair_kind", pair_kind, n, _is_name)
-    tied = _per_pair("tied_weights", tied_weights, n, lambda v: not isinstance(v, (list, tuple)))
-    tied = [check_bool("tied_weights", value) for value in tied]
-    per_pair = {  # each argument a kind declares, broadcast to one value per pair
-        argument: _per_pair(argument, value, n, lambda v: not isinstance(v, (list, tuple)))
-        for argument, value in kind_settings.items()
-    }
-    unknown = sorted(set(kind_settings) - kind_arguments())
-    if unknown:
-        raise graph_lib.GraphError(
-            f"Unknown pair settings {unknown}. Pair kinds take: {', '.join(sorted(kind_arguments()))}."
-        )
-    for i, pair in enumerate(found):
-        kind = pair.get("kind", kinds[i])
-        declared = kind_registry.get(kind).settings if kind is not None else {}
-        settings = {attr: per_pair[arg][i] for arg, attr in declared.items() if arg in per_pair}
-        settings.update({key: value for key, value in pair.items() if key not in ("encoder", "decoder", "kind", "tied")})
-        graph_lib.add_pair(graph, pair["encoder"], pair["decoder"], kind=kind, tied=pair.get("tied", tied[i]),
-                           **settings)
-    return graph
+    return add_pairs(graph, pair_arguments(graph, pairing, pairing_options=pairing_options, pair_kind=pair_kind,
+                                           tied_weights=tied_weights, **kind_settings))
 
 
 def explicit_pairs(graph):

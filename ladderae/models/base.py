@@ -32,8 +32,8 @@ __all__ = ["GraphModel"]
 
 
 class GraphModel(SavedNoiseState, keras.Model):
-    """Base of the graph-built models. A family calls `_set_up` in its constructor and implements `term_names`,
-    `step_terms`, `term_weight` and `check_data`."""
+    """Base of the graph-built models. A family calls `_set_up` and `build` in its constructor and implements
+    `term_names`, `step_terms`, `term_weight` and `check_data`."""
 
     def _set_up(self, graph, network, seed, arguments):
         """After ``keras.Model.__init__``: the graph and its walk, the noise, the step counter and the trackers."""
@@ -57,6 +57,11 @@ class GraphModel(SavedNoiseState, keras.Model):
     def pairs(self):
         """The matched (encoder, decoder) node pairs of every pair kind, from the input side."""
         return [(e, d) for e, d, _ in self.network.pairs]
+
+    def build(self, input_shape):
+        """Build the network's layers (the family builds what else it owns after this)."""
+        self.network.build()
+        self.built = True
 
     def _noise(self, shape):
         """Standard-normal noise of `shape` from the model's seed generator."""

@@ -23,7 +23,10 @@ from keras import ops
 
 from ladderae import checks
 from ladderae.data import semi_supervised as ladder_data
+from ladderae.graph import kinds as kind_registry
 from ladderae.graph import ladder as ladder_graph
+from ladderae.graph import pairing as pairing_lib
+from ladderae.nn import activations
 from ladderae.nn import schedules
 from ladderae.nn import stop_gradient as stop_gradient_lib
 from ladderae.graph import build as graph_lib
@@ -34,31 +37,7 @@ from ladderae.nn.context import WalkContext, clean
 __all__ = ["LadderNetwork"]
 
 SUPERVISED_TERMS = ("cross_entropy", "accuracy", "error")
-
-
-def _depths(g, pairing):
-    """The (encoder, decoder) pairs that `pairing` names: "all", "top", None, depths, or node-name pairs."""
-    top = ladder_graph.n_depths(g) - 1
-    if pairing is None or pairing == "none":
-        return []
-    if pairing == "all":
-        return [ladder_graph.depth_pair(g, d) for d in range(top + 1)]
-    if pairing == "top":
-        return [ladder_graph.depth_pair(g, top)]
-    if isinstance(pairing, (list, tuple)):
-        return [tuple(p) if isinstance(p, (list, tuple)) else ladder_graph.depth_pair(g, p) for p in pairing]
-    raise graph_lib.GraphError(
-        f"`pairing` must be 'all', 'top' (the Gamma-model), None, or a list of depths (0: x, {top}: z) or of "
-        f"(encoder, decoder) node pairs. Received: pairing={pairing!r}"
-    )
-
-
-def _per_pair(name, value, n):
-    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
-    if len(values) != n:
-        raise ValueError(f"`{name}` has {len(values)} entries but the pairing gives {n} pairs: give one per pair "
-                         "(from the input side) or one value for all.")
-    return values
+WEIGHTS = ("denoising_weight", "consistency_weight")  # schedules, saved by their config
 
 
 @keras.saving.register_keras_serializable(package="ladderae")
@@ -110,28 +89,23 @@ class LadderNetwork(GraphModel):
         n_classes = checks.check_positive_int("n_classes", n_classes)
         if n_classes < 2:
             raise ValueError(f"`n_classes` must be at least 2. Received: n_classes={n_classes}")
-        keras.activations.get(activation)
+        activations.get(activation)
         if not (checks.is_number(momentum) and 0 <= momentum < 1):
             raise ValueError(f"`momentum` must be in [0, 1) (Keras' BatchNormalization: 0.99). Received: {momentum!r}")
         g = ladder_graph.build_ladder_graph(input_dim, encoder, n_classes, noise_std=noise_std, activation=activation)
-        found = _depths(g, pairing)
-        settings = {"lateral": {"weight": _per_pair("denoising_weight", denoising_weight, len(found)),
-                                "combinator": _per_pair("combinator", combinator, len(found)),
-                                "stop_gradient": _per_pair("stop_gradient", stop_gradient, len(found))},
-                    "consistency": {"weight": _per_pair("consistency_weight", consistency_weight, len(found)),
-                                    "stop_gradient": _per_pair("stop_gradient", stop_gradient, len(found))}}
-        kinds = _per_pair("pair_kind", pair_kind, len(found))
-        for i, ((e, d), kind) in enumerate(zip(found, kinds)):
-            own = {attr: values[i] for attr, values in settings.get(kind, {}).items()}
-            ladder_graph.add_ladder_pair(g, e, d, kind, **own)
+        rule, options = ladder_graph.ladder_pairing(g, pairing)
+        found = pairing_lib.pair_arguments(g, rule, pairing_options=options, pair_kind=pair_kind,
+                                           denoising_weight=denoising_weight, combinator=combinator,
+                                           stop_gradient=stop_gradient, consistency_weight=consistency_weight)
+        for kind in found["pair_kind"]:  # no weight ties here: every pair needs a registered kind (not None)
+            kind_registry.get(kind)
+        pairing_lib.add_pairs(g, found)
+        weights = {key: [schedules.serialize(schedules.get(w, key)) for w in found[key]] for key in WEIGHTS}
         self._set_up(g, LadderNodes(g, momentum=momentum), seed, {
             "input_dim": input_dim, "encoder": list(encoder), "n_classes": n_classes,
-            "pairing": [list(p) for p in found], "pair_kind": kinds,
-            "denoising_weight": [schedules.serialize(schedules.get(w, "denoising_weight"))
-                                 for w in settings["lateral"]["weight"]],
-            "combinator": settings["lateral"]["combinator"], "stop_gradient": settings["lateral"]["stop_gradient"],
-            "consistency_weight": [schedules.serialize(schedules.get(w, "consistency_weight"))
-                                   for w in settings["consistency"]["weight"]],
+            "pairing": [[p["encoder"], p["decoder"]] for p in found["pairs"]], "pair_kind": found["pair_kind"],
+            "denoising_weight": weights["denoising_weight"], "combinator": found["combinator"],
+            "stop_gradient": found["stop_gradient"], "consistency_weight": weights["consistency_weight"],
             "noise_std": [g.nodes[n]["noise_std"] for n in g if "noise_std" in g.nodes[n]],
             "activation": activation, "momentum": momentum, "seed": seed,
         })
@@ -145,10 +119,6 @@ class LadderNetwork(GraphModel):
     def term_names(self):
         """Metrics besides ``loss``: supervised cross-entropy, accuracy and error, then the pair terms."""
         return list(SUPERVISED_TERMS) + self.network.term_names()
-
-    def build(self, input_shape):
-        self.network.build()
-        self.built = True
 
     # --------------------------------------------------------------- forward
 
@@ -310,6 +280,6 @@ class LadderNetwork(GraphModel):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("denoising_weight", "consistency_weight"):
+        for key in WEIGHTS:
             config[key] = [schedules.get(w, key) for w in config[key]]
         return cls(**config)

@@ -38,6 +38,7 @@ from ladderae.graph import ladder as ladder_graph
 from ladderae.nn.walk import NodeNetwork
 from ladderae.nn.normalized import EPSILON
 from ladderae.nn.context import COST_ROWS, clean
+from ladderae.nn import activations
 
 __all__ = ["NoisyBatchNorm", "LadderNodes", "SUPERVISED", "batch_normalize", "part_normalize", "masked_moments",
            "pooled_moments"]
@@ -121,7 +122,7 @@ class NoisyBatchNorm(keras.layers.Layer):
     def __init__(self, units, activation="relu", scale=False, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
         self.units, self.scale, self.momentum = units, scale, momentum
-        self.activation = keras.activations.get(activation)
+        self.activation = activations.get(activation)
         self._activation_name = activation
 
     def build(self, input_shape):

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from ladderae.checks import as_pair, check_positive_int
+from ladderae.nn import activations
 
 __all__ = ["DenseTransposed", "Conv2DTransposed"]
 
@@ -21,7 +22,7 @@ class _TiedLayer(keras.layers.Layer):
     def __init__(self, width, activation=None, use_bias=True, bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
         self._width = width
-        self.activation = keras.activations.get(activation)
+        self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.bias_initializer = keras.initializers.get(bias_initializer)
 

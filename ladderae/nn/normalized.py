@@ -10,6 +10,8 @@ model's call: batch statistics in training, the moving averages otherwise.
 
 import keras
 
+from ladderae.nn import activations
+
 __all__ = ["NormalizedDense", "EPSILON"]
 
 EPSILON = 1e-6  # added to batch variances before their square root (a Ladder network's batch normalisation)
@@ -23,7 +25,7 @@ class NormalizedDense(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = units
         self.momentum = momentum
-        self.activation = keras.activations.get(activation)
+        self.activation = activations.get(activation)
         self.dense = keras.layers.Dense(units, use_bias=False, name="dense")
         self.norm = keras.layers.BatchNormalization(momentum=momentum, name="norm")
 

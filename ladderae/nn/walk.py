@@ -19,6 +19,7 @@ from keras import ops
 
 from ladderae.graph import build as graph_lib
 from ladderae.graph import kinds as kind_registry
+from ladderae.nn import activations
 from ladderae.nn import losses
 from ladderae.nn.layers import Conv2DTransposed, DenseTransposed
 from ladderae.nn.normalized import NormalizedDense
@@ -74,7 +75,7 @@ class NodeNetwork:
                         "log_var": keras.layers.Dense(data["units"], name="z_log_var")}
             return keras.layers.Dense(data["units"], name="z")
         layer_class = _LAYER_CLASSES[data["layer"], self.tied_sources[node] is not None]
-        activation = data.get("activation")
+        activation = activations.get(data.get("activation"))
         if data.get("batch_norm") and layer_class is keras.layers.Dense:
             return NormalizedDense(data["units"], activation=activation, name=node)
         if data["layer"] == "dense":

@@ -31,6 +31,7 @@ bound's log q is that of the posterior that drew each z_i.
 import keras
 from keras import ops
 
+from ladderae.nn import activations
 from ladderae.nn import losses
 from ladderae.pair_kinds.base import pair_kind
 from ladderae.pair_kinds.stochastic import Stochastic, flat
@@ -53,7 +54,7 @@ class BottomUp(Stochastic):
         node = graph.nodes[encoder]
         if made and data["units"] != node["units"]:
             (name,) = self.latents(graph, encoder, decoder, data)
-            made["up_encoder"] = keras.layers.Dense(node["units"], activation=node["activation"],
+            made["up_encoder"] = keras.layers.Dense(node["units"], activation=activations.get(node["activation"]),
                                                     name=f"{name}_up_encoder")
         return made
 

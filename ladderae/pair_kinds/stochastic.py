@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 from ladderae.graph import build as graph_lib
+from ladderae.nn import activations
 from ladderae.nn import latents as latents_lib
 from ladderae.nn import losses
 from ladderae.checks import is_positive_int
@@ -78,7 +79,7 @@ class Stochastic(PairKind):
         made = {part: keras.layers.Dense(2 * units, name=f"{name}_{part}") for part in ("posterior", "prior")}
         node = graph.nodes[decoder]
         if units != node["units"]:
-            made["up"] = keras.layers.Dense(node["units"], activation=node["activation"], name=f"{name}_up")
+            made["up"] = keras.layers.Dense(node["units"], activation=activations.get(node["activation"]), name=f"{name}_up")
         return made
 
     def build_layers(self, graph, encoder, decoder, layers):
