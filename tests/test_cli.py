@@ -12,11 +12,10 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, squares
 
+from ladderae import cli, data, likelihoods, losses, pair_kinds, pairing, stop_gradient
 from ladderae.cli import parser
-from ladderae import data, likelihoods, losses, pair_kinds, pairing, stop_gradient
-from ladderae import cli
 
 TINY = ["train", "--encoder", "32", "--latent-dim", "4", "--epochs", "1", "--train-size", "500",
         "--test-size", "200", "--verbose", "0"]
@@ -46,10 +45,7 @@ def files(tmp_path_factory):
     """Small generated data sets: uint8 images (with labels), standardised vectors, a table, and bad ones."""
     folder = tmp_path_factory.mktemp("cli_data")
     rng = np.random.default_rng(0)
-    labels = rng.integers(0, 3, 300)
-    images = np.zeros((300, 8, 8), np.uint8)
-    for row, label in enumerate(labels):  # a bright square whose corner depends on the label
-        images[row, 2 * label : 2 * label + 3, 2 * label : 2 * label + 3] = rng.integers(150, 256, (3, 3))
+    images, labels = squares(300, rng)
     np.savez(folder / "images.npz", x=images, y=labels)
     np.save(folder / "images.npy", images)
     np.save(folder / "vectors.npy", rng.normal(size=(300, 6)).astype("float32"))

@@ -7,79 +7,24 @@ import pathlib
 import sys
 import tempfile
 
-# Arguments of ladderae.data.load, training.likelihood_for and LadderAE -> the flag a user typed.
-_FLAGS = {
-    "source": "--data",
-    "test": "--test-data",
-    "train_size": "--train-size",
-    "test_size": "--test-size",
-    "validation_split": "--validation-split",
-    "test_split": "--test-split",
-    "binarize": "--binarize",
-    "data_dir": "--data-dir",
-    **{name: "--" + name.replace("_", "-") for name in (
-        "encoder", "latent_dim", "conv", "kernel_size", "strides", "input_shape", "pairing", "pair_kind",
-        "consistency_weight", "consistency_loss", "stop_gradient", "likelihood", "beta", "free_bits", "objective", "k",
-        "activation", "batch_norm",
-    )},
-    "variational": "--deterministic",
-    "pairing_options": "--pairing-option",
-    "tied_weights": "--tied",
-}
-_PROBE_ROWS = 10000  # training rows evaluate's probes read by default
+from ladderae.cli import ladder_training, spec
+from ladderae.cli.spec import AUTOENCODER, LADDER, CommandError
+
 _IWAE_K = 5000  # evaluate's importance samples per example by default (the literature's)
-
-
-class CommandError(Exception):
-    """A mistake in the command line: `flag` names it, the message says what to do."""
-
-    def __init__(self, flag, message):
-        super().__init__(message)
-        self.flag = flag
-
-
+# evaluate's data flags left out: the training run's, from these keys of its metrics.json
+_TRAINED = (("data", "data_source"), ("test_data", "test_data_source"), ("seed", "seed"), ("test_split", "test_split"),
+            ("binarize", "binarized"), ("labels", "labels_source"), ("label_column", "label_column"))
 
 
 def _model_kwargs(args, steps_per_epoch, likelihood):
-    """LadderAE's keyword arguments from the flags; the activation is checked here, so its error names the flag."""
-    import keras
-
+    """LadderAE's keyword arguments from the flags, with `likelihood` and beta's warm-up over steps."""
     from ladderae.nn import schedules
 
-    try:
-        keras.activations.get(args.activation)
-    except ValueError as err:
-        raise CommandError("--activation", f"{err}: give a Keras activation name such as relu or tanh.") from err
-
+    spec.resolve(args, AUTOENCODER)
     beta = args.beta
     if args.warmup_epochs > 0:
         beta = schedules.LinearWarmup(max(1, round(args.warmup_epochs * steps_per_epoch)), end=args.beta)
-
-    def one_or_each(values):
-        return values[0] if len(values) == 1 else list(values)
-
-    return dict(
-        encoder=args.encoder,
-        latent_dim=one_or_each(args.latent_dim),
-        conv=args.conv,
-        kernel_size=one_or_each(args.kernel_size),
-        strides=one_or_each(args.strides),
-        variational=not args.deterministic,
-        pairing=args.pairing,
-        pairing_options=dict(args.pairing_option),
-        pair_kind=args.pair_kind,
-        consistency_weight=args.consistency_weight,
-        consistency_loss=args.consistency_loss,
-        stop_gradient=args.stop_gradient,
-        tied_weights=args.tied,
-        likelihood=likelihood,
-        beta=beta,
-        free_bits=args.free_bits,
-        objective=args.objective,
-        k=args.k,
-        activation=args.activation,
-        batch_norm=args.batch_norm,
-    )
+    return spec.model_kwargs(AUTOENCODER, args, likelihood=likelihood, beta=beta)
 
 
 def _writable_folder(path, flag):
@@ -98,12 +43,13 @@ def _writable_folder(path, flag):
 def _load_data(args, *, validation_split, train_size, schema=None):
     from ladderae.data import reading as data
 
+    labels = ladder_training.read_labels(args.labels) if args.labels else None
     try:
         return data.load(args.data, test=args.test_data, data_dir=args.data_dir, validation_split=validation_split,
                          test_split=args.test_split, train_size=train_size, test_size=args.test_size,
-                         seed=args.seed, schema=schema)
+                         seed=args.seed, schema=schema, labels=labels, label_column=args.label_column)
     except data.DataError as err:
-        raise CommandError(_FLAGS.get(err.argument, "--data"), err.problem) from err
+        raise CommandError(spec.FLAG_FOR_ARGUMENT.get(err.argument, "--data"), err.problem) from err
 
 
 def _source(path):
@@ -123,13 +69,13 @@ def _reshaped(data, shape, flag, fix):
 
 
 def _likelihood(data, args, binarize):
-    from ladderae.data import reading as data_lib
     from ladderae.cli import training
+    from ladderae.data import reading as data_lib
 
     try:
         return training.likelihood_for(data, args.likelihood, binarize)
     except data_lib.DataError as err:
-        raise CommandError(_FLAGS[err.argument], err.problem) from err
+        raise CommandError(spec.FLAG_FOR_ARGUMENT[err.argument], err.problem) from err
 
 
 def _print_table(title, numbers):
@@ -172,26 +118,54 @@ def _pictures(model, history, data, x_test, out):
 def _train(args):
     import keras
 
-    from ladderae.cli import training
-
+    spec.resolve(args, args.model)
+    keras.utils.set_random_seed(args.seed)
     out = _writable_folder(args.output, "--output")
     board = _writable_folder(args.tensorboard, "--tensorboard") if args.tensorboard else None
     data = _load_data(args, validation_split=args.validation_split, train_size=args.train_size)
     if args.input_shape:
         data = _reshaped(data, args.input_shape, "--input-shape", "give a shape with as many values")
-    binarize = data.name == "mnist" if args.binarize is None else args.binarize
-    likelihood = _likelihood(data, args, binarize)
-    kwargs = _model_kwargs(args, steps_per_epoch=-(-len(data.x_train) // args.batch_size), likelihood=likelihood)
     callbacks = []
     if board:
         from ladderae.plots import summaries
 
+        images = data.x_test[:10] if data.kind == "images" and args.model == AUTOENCODER else None
         try:
-            callbacks = summaries.tensorboard_callbacks(
-                board, data.x_test[:10] if data.kind == "images" else None, every=args.image_every
-            )
+            callbacks = summaries.tensorboard_callbacks(board, images, every=args.image_every)
         except ValueError as err:
             raise CommandError("--tensorboard", str(err).removeprefix("`log_dir`: ")) from err
+    trainer = _train_ladder if args.model == LADDER else _train_autoencoder
+    trainer(args, data, out, callbacks)
+    print(f"saved model.keras, metrics.json and pictures in {out}")
+    return 0
+
+
+def _record(result, args, data, out, model, detail):
+    """Save `model`, write metrics.json (`result` with the data settings that evaluate reads back) and say what
+    was trained, with `detail`."""
+    import keras
+
+    model.save(out / "model.keras")
+    result.update(
+        model=args.model, data=data.name, data_source=_source(args.data), test_data_source=_source(args.test_data),
+        kind=data.kind, example_shape=list(data.example_shape), seed=args.seed,
+        validation_split=args.validation_split, test_split=args.test_split, command=" ".join(sys.argv),
+        keras_version=keras.__version__,
+    )
+    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    print(f"\nbackend {result['backend']}, {result['parameters']:,} trainable parameters, {data.name} ({data.kind}): "
+          f"{result['train_size']} training / {result['validation_size']} validation / {result['test_size']} test "
+          f"rows, {args.epochs} epochs, {detail}")
+    seconds = sorted(result["epoch_seconds"])
+    print(f"median epoch {seconds[len(seconds) // 2]:.1f} s")
+
+
+def _train_autoencoder(args, data, out, callbacks):
+    from ladderae.cli import training
+
+    binarize = data.name == "mnist" if args.binarize is None else args.binarize
+    likelihood = _likelihood(data, args, binarize)
+    kwargs = _model_kwargs(args, steps_per_epoch=-(-len(data.x_train) // args.batch_size), likelihood=likelihood)
     model, result = training.train(data, kwargs, binarize=binarize, epochs=args.epochs, batch_size=args.batch_size,
                                    learning_rate=args.learning_rate, seed=args.seed, verbose=args.verbose,
                                    callbacks=callbacks)
@@ -200,25 +174,22 @@ def _train(args):
         raise CommandError("--learning-rate", f"training diverged: the loss became NaN or infinite in epoch {epoch}, "
                            f"so nothing was saved. Lower --learning-rate (now {args.learning_rate:g}) or "
                            "--consistency-weight, or check the data's scale.")
-    model.save(out / "model.keras")
-    result.update(
-        data=data.name, data_source=_source(args.data), test_data_source=_source(args.test_data), kind=data.kind,
-        example_shape=list(data.example_shape), likelihood=likelihood or "columns",
-        binarized=binarize, seed=args.seed, validation_split=args.validation_split, test_split=args.test_split,
-        command=" ".join(sys.argv), keras_version=keras.__version__,
-    )
-    (out / "metrics.json").write_text(json.dumps(result, indent=2))
-    x_test = training.evaluation_inputs(data, binarize)
-    _pictures(model, result["history"], data, x_test, out)
-
-    seconds = sorted(result["epoch_seconds"])
-    print(f"\nbackend {result['backend']}, {result['parameters']:,} trainable parameters, {data.name} ({data.kind}): "
-          f"{result['train_size']} training / {result['validation_size']} validation / {result['test_size']} test "
-          f"rows, {args.epochs} epochs, likelihood {likelihood or 'per column'}")
-    print(f"median epoch {seconds[len(seconds) // 2]:.1f} s")
+    result.update(likelihood=likelihood or "columns", binarized=binarize)
+    _record(result, args, data, out, model, f"likelihood {likelihood or 'per column'}")
+    _pictures(model, result["history"], data, training.evaluation_inputs(data, binarize), out)
     _print_table("test metrics (nats per example):", result["test"])
-    print(f"saved model.keras, metrics.json and pictures in {out}")
-    return 0
+
+
+def _train_ladder(args, data, out, callbacks):
+    y, n_classes, counts = ladder_training.training_labels(args, data)
+    x_test, y_test = ladder_training.scored_rows(args, data, data.x_test, data.y_test, n_classes)
+    model, result = ladder_training.fit(args, data, y, n_classes, x_test, y_test, callbacks)
+    result.update(labels_source=_source(args.labels), label_column=args.label_column, label_counts=counts,
+                  n_classes=n_classes, settings=spec.settings(args, LADDER),
+                  schema=data.schema.get_config() if data.schema is not None else None)
+    _record(result, args, data, out, model, f"{counts['labelled']} of the training rows labelled, {n_classes} classes")
+    ladder_training.pictures(model, result["history"].get("test_error"), data.x_test, out)
+    _print_table(f"on {len(y_test)} labelled test rows (batch-norm statistics of the training rows):", result["test"])
 
 
 def _load_model(path):
@@ -242,18 +213,28 @@ def _training_settings(model_path):
 def _evaluate(args):
     import keras
 
+    out = _writable_folder(args.output or pathlib.Path(args.model).parent, "--output")
+    trained = _training_settings(args.model)
+    model = _load_model(args.model)
+    family = spec.family_of(model)
+    spec.check(args, family)
+    for name, key in _TRAINED:
+        if getattr(args, name) is None and key in trained:
+            setattr(args, name, trained[key])
+    spec.fill(args, family)
+    keras.utils.set_random_seed(args.seed)
+    evaluator = _evaluate_ladder if family == LADDER else _evaluate_autoencoder
+    numbers, title = evaluator(args, model, trained, out)
+    numbers.update(model=str(args.model), backend=keras.backend.backend(), command=" ".join(sys.argv))
+    (out / "evaluation.json").write_text(json.dumps(numbers, indent=2))
+    _print_table(title, numbers)
+    return 0
+
+
+def _evaluate_autoencoder(args, model, trained, out):
     from ladderae import evaluation as evaluate
     from ladderae.cli import training
 
-    out = _writable_folder(args.output or pathlib.Path(args.model).parent, "--output")
-    trained = _training_settings(args.model)
-    defaults = (("data", "data_source", "mnist"), ("test_data", "test_data_source", None), ("seed", "seed", 0),
-                ("test_split", "test_split", 0.1), ("binarize", "binarized", None))
-    for name, key, fallback in defaults:
-        if getattr(args, name) is None:
-            setattr(args, name, trained.get(key, fallback))
-    keras.utils.set_random_seed(args.seed)
-    model = _load_model(args.model)
     schema = getattr(model, "schema", None)
     if schema is not None and args.data == "mnist":
         raise CommandError("--data", f"{args.model} models a table: give the CSV file its test rows are in.")
@@ -263,7 +244,7 @@ def _evaluate(args):
         data = _reshaped(data, shape, "--data", f"{args.model} takes examples of shape {shape}; give data of that size")
     binarize = data.name == "mnist" if args.binarize is None else args.binarize
     x_test = training.evaluation_inputs(data, binarize)
-    probe_rows = args.train_size or min(_PROBE_ROWS, len(data.x_train))
+    probe_rows = args.train_size or min(spec.PROBE_ROWS, len(data.x_train))
     x_train, y_train = data.x_train[:probe_rows], None if data.y_train is None else data.y_train[:probe_rows]
     if not model.variational and (args.k is not None or args.iwae_images is not None):
         raise CommandError("--k" if args.k is not None else "--iwae-images",
@@ -276,24 +257,45 @@ def _evaluate(args):
         numbers = {k: float(v) for k, v in numbers.items()}
         if model.pairs:
             numbers.update(evaluate.pair_residuals(model, x_test))
-    numbers.update(model=str(args.model), data=data.name, train_size=len(x_train), test_size=len(x_test),
-                   binarized=binarize, backend=keras.backend.backend(), command=" ".join(sys.argv))
-    (out / "evaluation.json").write_text(json.dumps(numbers, indent=2))
+    numbers.update(data=data.name, train_size=len(x_train), test_size=len(x_test), binarized=binarize)
     _pictures(model, None, data, x_test, out)
     what = "binarised " if binarize else ""
-    _print_table(f"{args.model} on {len(x_test)} {what}test rows of {data.name} (nats per example):", numbers)
-    return 0
+    return numbers, f"{args.model} on {len(x_test)} {what}test rows of {data.name} (nats per example):"
+
+
+def _evaluate_ladder(args, model, trained, out):
+    from ladderae.data.schema import TabularSchema
+
+    schema = TabularSchema.from_config(trained["schema"]) if trained.get("schema") else None
+    data = _load_data(args, validation_split=0.0, train_size=None, schema=schema)
+    width = model.get_config()["input_dim"]
+    if math.prod(data.example_shape) != width:
+        raise CommandError("--data", f"{args.model} takes examples of {width} values; the examples of {data.name} "
+                           f"have shape {data.example_shape}: give data of that size.")
+    x_test, y_test = ladder_training.scored_rows(args, data, data.x_test, data.y_test, model.n_classes)
+    numbers = {k: float(v) for k, v in model.evaluate(x_test, y_test, batch_size=1000, verbose=0,
+                                                       return_dict=True).items()}
+    numbers = {"test_error": numbers["error"], **numbers, "data": data.name, "test_size": len(x_test)}
+    ladder_training.pictures(model, trained.get("history", {}).get("test_error"), data.x_test, out)
+    return numbers, f"{args.model} on {len(x_test)} labelled test rows of {data.name}:"
 
 
 def _graph(args):
     from ladderae.data import mnist as datasets
     from ladderae.graph import build as graph
     from ladderae.plots import figures as plots
-    from ladderae.models.autoencoder import LadderAE
 
+    spec.resolve(args, args.model)
     shape = tuple(args.input_shape) if args.input_shape else (*datasets.IMAGE_SHAPE, 1)
-    likelihood = "bernoulli" if args.likelihood == "auto" else args.likelihood
-    model = LadderAE(input_shape=shape, **_model_kwargs(args, steps_per_epoch=1, likelihood=likelihood))
+    if args.model == LADDER:
+        from ladderae.models.ladder_network import LadderNetwork
+
+        model = LadderNetwork(math.prod(shape), **spec.model_kwargs(LADDER, args))
+    else:
+        from ladderae.models.autoencoder import LadderAE
+
+        likelihood = "bernoulli" if args.likelihood == "auto" else args.likelihood
+        model = LadderAE(input_shape=shape, **_model_kwargs(args, steps_per_epoch=1, likelihood=likelihood))
     plots.pairing_graph(model, path=args.output)
     for e, d, data in graph.pairs(model.graph):
         print(f"{e} ~ {d}: " + ", ".join(f"{key} {value}" for key, value in data.items() if key != "kind"))

@@ -19,7 +19,8 @@ suffixes: register a reader with `file_reader`). Its kind
 follows from its shape: ``(n, features)`` vectors, ``(n, height, width)`` or
 ``(n, height, width, channels)`` images (kept with a channel axis, so a conv
 model reads them as they are), a CSV a table (encoded by a `TabularSchema`
-fitted on the training rows only).
+fitted on the training rows only). Labels are the source's own, or `labels`
+(one per row of an array source) or a table's `label_column`.
 
 Values: uint8 arrays are grey levels and are scaled to [0, 1]; every other
 number is kept as it is, as float32. Refused, with a `DataError` naming the
@@ -103,6 +104,8 @@ def load(
     test_size=None,
     seed=0,
     schema=None,
+    labels=None,
+    label_column=None,
 ):
     """Read `source` (and `test`, a separate test set of the same kind) into a checked, split `Data`.
 
@@ -124,11 +127,18 @@ def load(
     schema : TabularSchema, optional
         For a table: encode with this fitted schema (a saved model's) instead
         of fitting one on the training rows.
+    labels : array, optional
+        One label per row of an array `source` (not of `test`), replacing any it has.
+    label_column : str, optional
+        For a table: the column that holds the labels (of `test` too); the
+        other columns are the features.
     """
     for name, value in (("validation_split", validation_split), ("test_split", test_split)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise DataError(name, f"must be a fraction in [0, 1). Received: {value!r}")
     parts = _read(source, "source", data_dir)
+    if labels is not None:
+        parts["y"] = _given_labels(labels, parts)
     test_argument, test_name = "source", parts["name"]
     if test is not None:
         test_parts = _read(test, "test", data_dir)
@@ -138,6 +148,8 @@ def load(
                             "give a test set of the same kind.")
         parts.update(x_test=test_parts["x"], y_test=test_parts["y"])
         test_argument, test_name = "test", test_parts["name"]
+    if label_column is not None:
+        _split_label_column(parts, label_column, test_name)
     x, y = _checked(parts["x"], parts["y"], parts["kind"], "source", parts["name"])
     x_test, y_test = _checked(parts["x_test"], parts["y_test"], parts["kind"], test_argument, test_name)
     if x_test is not None and parts["kind"] == "arrays" and x_test.shape[1:] != x.shape[1:]:
@@ -165,7 +177,7 @@ def load(
         "test": (x_test, y_test),
     }
     if parts["kind"] == "table":
-        return _table(parts["name"], {key: xs for key, (xs, _) in split.items()}, schema, test_argument)
+        return _table(parts["name"], split, schema, test_argument)
     kind = "images" if x.ndim == 4 else "vectors"
     return Data(parts["name"], kind, *(xs for xs, _ in split.values()), *(ys for _, ys in split.values()))
 
@@ -257,6 +269,35 @@ def _read_csv(path, argument):
     return dict(kind="table", x=frame, y=None)
 
 
+# ------------------------------------------------------------------- labels
+
+
+def _given_labels(labels, parts):
+    """`labels` for the rows of an array source, or a DataError naming `labels`."""
+    if parts["kind"] == "table":
+        raise DataError("labels", f"{parts['name']} is a table: its labels are one of its columns (label_column).")
+    labels = np.asarray(labels)
+    if labels.shape != (len(parts["x"]),):
+        raise DataError("labels", f"holds labels of shape {labels.shape}, but {parts['name']} has {len(parts['x'])} "
+                        "rows: give one label per row.")
+    return labels
+
+
+def _split_label_column(parts, column, test_name):
+    """Move a table's `column` from its features (x, x_test) to its labels (y, y_test)."""
+    if parts["kind"] != "table":
+        raise DataError("label_column", f"names a column of a table, but {parts['name']} holds arrays: give their "
+                        "labels as an array instead (labels).")
+    for x, y, name in (("x", "y", parts["name"]), ("x_test", "y_test", test_name)):
+        frame = parts[x]
+        if frame is None:
+            continue
+        if column not in frame.columns:
+            raise DataError("label_column", f"{name} has no column {column!r}; its columns are "
+                            f"{', '.join(map(str, frame.columns))}.")
+        parts[x], parts[y] = frame.drop(columns=column), frame[column].to_numpy()
+
+
 # ----------------------------------------------------------------- checking
 
 
@@ -312,10 +353,12 @@ def _examples(x, argument, name):
     return scaled[..., None] if x.ndim == 3 else scaled
 
 
-def _table(name, frames, schema, test_argument):
-    """`Data` of a table: the schema fitted on the training rows (or the one given) encodes every split."""
+def _table(name, split, schema, test_argument):
+    """`Data` of a table from its {split: (frame, labels)}: the schema fitted on the training rows (or the one
+    given) encodes every split."""
     from ladderae.data.schema import TabularSchema
 
+    frames = {key: frame for key, (frame, _) in split.items()}
     try:
         schema = schema or TabularSchema.from_frame(frames["train"])
     except ValueError as err:
@@ -329,5 +372,6 @@ def _table(name, frames, schema, test_argument):
             encoded[key] = schema.transform(frame)
         except ValueError as err:
             raise DataError(test_argument if key == "test" else "source", f"{name} ({key} rows): {err}") from err
-    return Data(name, "table", encoded["train"], encoded["validation"], encoded["test"], schema=schema,
+    return Data(name, "table", encoded["train"], encoded["validation"], encoded["test"],
+                *(labels for _, labels in split.values()), schema=schema,
                 frames={key: frame.reset_index(drop=True) for key, frame in frames.items()})
