@@ -23,17 +23,17 @@ from ladderae import pipeline
 EPOCHS, BATCH, ROWS, WIDTH = 3, 16, 64, 12  # 4 steps per epoch
 
 
-class KillAfter(keras.callbacks.Callback):
-    """SIGKILL this process after `steps` training steps of this run."""
+class StopAfter(keras.callbacks.Callback):
+    """Call `stop` after `steps` training steps of this run: a SIGKILL of this process by default."""
 
-    def __init__(self, steps):
+    def __init__(self, steps, stop=lambda: os.kill(os.getpid(), signal.SIGKILL)):
         super().__init__()
-        self.steps, self.seen = steps, 0
+        self.steps, self.stop, self.seen = steps, stop, 0
 
     def on_train_batch_end(self, batch, logs=None):
         self.seen += 1
         if self.seen == self.steps:
-            os.kill(os.getpid(), signal.SIGKILL)
+            self.stop()
 
 
 def main():
@@ -51,7 +51,7 @@ def main():
     callbacks = [] if args.no_sync else [pipeline.EpochSync(data)]
     callbacks.append(keras.callbacks.BackupAndRestore(str(args.backup)))
     if args.kill_after_steps:
-        callbacks.append(KillAfter(args.kill_after_steps))
+        callbacks.append(StopAfter(args.kill_after_steps))
     model.fit(data, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=callbacks)
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez(args.out / "weights.npz", *model.get_weights())

@@ -3,7 +3,11 @@
 import os
 import pathlib
 
-import keras
+# The tests compile hundreds of tiny XLA programs that then run for milliseconds: compile them without LLVM's costly
+# optimisations (a third off the JAX suite's time). Set before Keras starts a backend; a user's own XLA_FLAGS win.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+
+import keras  # noqa: E402
 import matplotlib.image
 import numpy as np
 import pytest
@@ -18,6 +22,13 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 # gradient table): --doctest-modules must not import them at collection, where a plugin's registrations would leak
 # into every test.
 collect_ignore_glob = ["_*.py"]
+
+
+# A script of the public API (an example, a README block) runs on TensorFlow only: what it calls is tested on both
+# backends unit by unit (gradients, save and load, identical predictions), and JAX would compile each script afresh.
+script_on_one_backend = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="a script of the public API: run on TensorFlow, see conftest.py"
+)
 
 
 def numpy(x):
@@ -38,6 +49,15 @@ def bits(shape, p=0.5, seed=0):
 def tiny_model(input_dim=6, **kwargs):
     """A LadderAE small enough to build and train in well under a second; keyword arguments override the spec."""
     return ladderae.LadderAE(input_dim, **(dict(encoder=[4], latent_dim=2, seed=0) | kwargs))
+
+
+def squares(n, rng, classes=3):
+    """n 8x8 uint8 images of `classes` classes with their labels: a bright square whose corner the label sets."""
+    labels = rng.integers(0, classes, n)
+    images = np.zeros((n, 8, 8), np.uint8)
+    for row, label in enumerate(labels):
+        images[row, 2 * label : 2 * label + 3, 2 * label : 2 * label + 3] = rng.integers(150, 256, (3, 3))
+    return images, labels
 
 
 def fixed_weights(model, scale, seed=1):
@@ -83,7 +103,7 @@ def gradients(model, loss_fn):
             with keras.StatelessScope(state_mapping=list(zip(variables, values))):
                 return loss_fn()
 
-        grads = jax.grad(f)([v.value for v in variables])
+        grads = jax.jit(jax.grad(f))([v.value for v in variables])  # one compiled program, not an XLA call per op
     else:
         raise NotImplementedError(f"gradients() supports tensorflow and jax, not {backend}")
     return {v.path.split("/", 1)[1]: np.zeros(v.shape) if g is None else np.asarray(g) for v, g in zip(variables, grads)}

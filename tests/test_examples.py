@@ -4,7 +4,7 @@ import importlib.util
 import json
 
 import numpy as np
-from conftest import REPO
+from conftest import REPO, script_on_one_backend
 
 
 def load_example(name):
@@ -20,6 +20,7 @@ def check_outputs(folder, results, pictures):
     assert json.loads((folder / "results.json").read_text())["test"] == results
 
 
+@script_on_one_backend
 def test_the_conv_vae_example_trains_draws_and_scores_both_variants(tmp_path, data_root, monkeypatch, capsys):
     example = load_example("conv_vae_manifold")
     monkeypatch.setitem(example.ARCHITECTURE, "conv", [2, 4])  # narrower layers, the same code: a faster test
@@ -33,6 +34,7 @@ def test_the_conv_vae_example_trains_draws_and_scores_both_variants(tmp_path, da
                                       for picture in ("manifold", "reconstructions", "latents", "graph")])
 
 
+@script_on_one_backend
 def test_the_ladder_example_trains_the_ladder_and_supervised_only_on_the_same_labels(tmp_path, data_root, capsys):
     example = load_example("ladder_mnist")
     results = example.main(["--data-dir", str(data_root), "--epochs", "2", "--labels", "20", "--encoder", "16", "8",
@@ -53,6 +55,7 @@ def test_the_decayed_rate_holds_two_thirds_of_the_epochs_then_falls_linearly_to_
     np.testing.assert_allclose([rate(e) for e in (100, 125, 149)], [2e-3, 1e-3, 2e-3 / 50])
 
 
+@script_on_one_backend
 def test_the_ladder_vae_example_trains_draws_and_scores_both_variants(tmp_path, data_root, monkeypatch, capsys):
     example = load_example("ladder_vae_mnist")
     monkeypatch.setitem(example.VARIANTS, "lvae", {**example.VARIANTS["lvae"], "encoder": [16, 12, 8],

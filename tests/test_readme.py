@@ -9,7 +9,7 @@ import re
 import keras
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, script_on_one_backend
 
 from ladderae import data, likelihoods, losses, pair_kinds, pairing, stop_gradient
 from ladderae.nn import combinators
@@ -54,6 +54,7 @@ def test_every_python_block_of_the_readme_is_run_by_a_test():
         assert len(found) == 1, f"this README block is run by {len(found)} tests, not one:\n{block[:300]}"
 
 
+@script_on_one_backend
 def test_readme_python_example_runs(tmp_path, monkeypatch, data_root):
     namespace = run_python_block("model.sample(16", tmp_path, monkeypatch, data_root)
     assert namespace["codes"].shape == (200, 16)
@@ -70,6 +71,7 @@ def test_readme_conv_example_builds(tmp_path, monkeypatch, data_root):
         (14, 14, 32), (7, 7, 64), (256,), (2,), (256,), (7, 7, 64), (14, 14, 32), (28, 28, 1)]
 
 
+@script_on_one_backend
 def test_readme_table_example_runs(tmp_path, monkeypatch, data_root):
     namespace = run_python_block("TabularLadderAE", tmp_path, monkeypatch, data_root)
     assert len(namespace["history"].history["nll_price"]) == 1

@@ -1,9 +1,11 @@
 """The README's Ladder VAE example runs and gives what its comments say."""
 
 import numpy as np
+from conftest import script_on_one_backend
 from test_readme import run_python_block
 
 
+@script_on_one_backend
 def test_readme_hierarchy_example_runs(tmp_path, monkeypatch, data_root):
     namespace = run_python_block('pair_kind="stochastic"', tmp_path, monkeypatch, data_root)
     lvae, bound, active = namespace["lvae"], namespace["bound"], namespace["active"]

@@ -1,9 +1,11 @@
 """The README's LadderNetwork example runs: semi-supervised batches, fit, predict, evaluate, save and load."""
 
 import numpy as np
+from conftest import script_on_one_backend
 from test_readme import run_python_block
 
 
+@script_on_one_backend
 def test_readme_ladder_example_runs(tmp_path, monkeypatch, data_root):
     namespace = run_python_block("ladderae.LadderNetwork(", tmp_path, monkeypatch, data_root)
     ladder, restored, history = namespace["ladder"], namespace["restored"], namespace["history"].history

@@ -10,7 +10,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-
+from _resume_worker import StopAfter
 from conftest import REPO
 
 import ladderae
@@ -44,18 +44,9 @@ def test_a_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(t
         np.testing.assert_array_equal(resumed, uninterrupted)
 
 
-
-class InterruptAfterSteps(keras.callbacks.Callback):
-    """Stops a fit mid-epoch after `steps` training steps, as a kill would (the backup holds the last epoch)."""
-
-    def __init__(self, steps):
-        super().__init__()
-        self.steps, self.seen = steps, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.steps:
-            raise KeyboardInterrupt
+def interrupt():
+    """What a kill mid-epoch leaves, in process: the fit stops, the backup holds the last finished epoch."""
+    raise KeyboardInterrupt
 
 
 def fit_arrays(backup, *callbacks):
@@ -75,6 +66,6 @@ def test_a_seeded_model_fit_on_arrays_with_keras_shuffle_resumes_exactly(tmp_pat
     (Keras' own shuffle would draw the resumed epoch's order from a global state no backup holds)."""
     uninterrupted = fit_arrays(tmp_path / "uninterrupted")
     with pytest.raises(KeyboardInterrupt):
-        fit_arrays(tmp_path / "backup", InterruptAfterSteps(6))  # in the second epoch (steps 4-7)
+        fit_arrays(tmp_path / "backup", StopAfter(6, interrupt))  # in the second epoch (steps 4-7)
     for resumed, expected in zip(fit_arrays(tmp_path / "backup"), uninterrupted):
         np.testing.assert_array_equal(resumed, expected)

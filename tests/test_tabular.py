@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import check_png, gradients
+from conftest import check_png, gradients, script_on_one_backend
 
 import ladderae
 from ladderae.models.tabular import column_report
@@ -327,6 +327,7 @@ def test_column_distributions_plot(tmp_path, frame, schema):
         ladderae.plots.column_distributions(frame, {"bad": frame.drop(columns="grade")})
 
 
+@script_on_one_backend
 def test_diamonds_example_runs_on_a_slice(tmp_path):
     import runpy
 
