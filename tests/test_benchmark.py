@@ -19,6 +19,9 @@ quick_only_on_tensorflow = pytest.mark.skipif(
     reason="--quick runs the main table's TensorFlow baseline rows in-process; the benchmark drives both backends "
     "itself, so one pass (the TensorFlow one) covers it",
 )
+jax_code_once = pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="hand-written JAX, whatever Keras' backend: one pass (the JAX one) covers it"
+)
 
 
 # ------------------------------------------------------------------ the learning-rate stages
@@ -315,6 +318,7 @@ def test_the_floor_times_the_iwae_objectives_decoder_on_k_times_the_rows():
     assert k50[5] == ((1000, 200), (200, 100))  # the mean and log-variance heads together
 
 
+@jax_code_once
 def test_the_hand_written_reference_step_learns_and_is_timed_against_the_floor(tmp_path):
     import jax
 
