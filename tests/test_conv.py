@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 from _gradient_table import GradientTable
-from conftest import REPO, bits, check_png, compile_and_fit, fixed_weights, gradients, numpy
+from conftest import bits, check_png, compile_and_fit, fixed_weights, gradients, numpy
 from keras import ops
 
 import ladderae

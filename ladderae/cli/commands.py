@@ -140,6 +140,15 @@ def _train(args):
     return 0
 
 
+def _refuse_divergence(result, args, weight_flag):
+    """Nothing is saved from a run whose loss became non-finite: one line naming the learning rate and `weight_flag`."""
+    if result["diverged"]:
+        epoch = len(result["history"].get("loss", []))
+        raise CommandError("--learning-rate", f"training diverged: the loss became NaN or infinite in epoch {epoch}, "
+                           f"so nothing was saved. Lower --learning-rate (now {args.learning_rate:g}) or "
+                           f"{weight_flag}, or check the data's scale.")
+
+
 def _record(result, args, data, out, model, detail):
     """Save `model`, write metrics.json (`result` with the data settings that evaluate reads back) and say what
     was trained, with `detail`."""
@@ -169,11 +178,7 @@ def _train_autoencoder(args, data, out, callbacks):
     model, result = training.train(data, kwargs, binarize=binarize, epochs=args.epochs, batch_size=args.batch_size,
                                    learning_rate=args.learning_rate, seed=args.seed, verbose=args.verbose,
                                    callbacks=callbacks)
-    if result["diverged"]:
-        epoch = len(result["history"].get("loss", []))
-        raise CommandError("--learning-rate", f"training diverged: the loss became NaN or infinite in epoch {epoch}, "
-                           f"so nothing was saved. Lower --learning-rate (now {args.learning_rate:g}) or "
-                           "--consistency-weight, or check the data's scale.")
+    _refuse_divergence(result, args, "--consistency-weight")
     result.update(likelihood=likelihood or "columns", binarized=binarize)
     _record(result, args, data, out, model, f"likelihood {likelihood or 'per column'}")
     _pictures(model, result["history"], data, training.evaluation_inputs(data, binarize), out)
@@ -184,6 +189,7 @@ def _train_ladder(args, data, out, callbacks):
     y, n_classes, counts = ladder_training.training_labels(args, data)
     x_test, y_test = ladder_training.scored_rows(args, data, data.x_test, data.y_test, n_classes)
     model, result = ladder_training.fit(args, data, y, n_classes, x_test, y_test, callbacks)
+    _refuse_divergence(result, args, "--denoising-weight")
     result.update(labels_source=_source(args.labels), label_column=args.label_column, label_counts=counts,
                   n_classes=n_classes, settings=spec.settings(args, LADDER),
                   schema=data.schema.get_config() if data.schema is not None else None)

@@ -11,13 +11,11 @@ training rows and the test error is logged as ``test_error``, as the benchmark
 scores; test rows without a label are not scored.
 """
 
-import time
-
 import keras
 import numpy as np
 
 from ladderae.cli.spec import LADDER, CommandError, model_kwargs
-from ladderae.cli.training import trainable_parameters
+from ladderae.cli.training import EpochTimer, trainable_parameters
 from ladderae.data import semi_supervised
 
 __all__ = ["fit", "label_flag", "pictures", "read_labels", "scored_rows", "training_labels"]
@@ -106,18 +104,13 @@ def scored_rows(args, data, x, y, n_classes, what="test"):
 
 class _TestError(keras.callbacks.Callback):
     """After every epoch: the batch-norm statistics recomputed over the training rows, then the error on the
-    labelled test rows, logged as ``test_error``; and the epoch's training time."""
+    labelled test rows, logged as ``test_error``."""
 
     def __init__(self, x_train, x_test, y_test):
         super().__init__()
         self.x_train, self.x_test, self.y_test = x_train, x_test, y_test
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
         self.model.recompute_statistics(self.x_train, batch_size=1000)
         predicted = self.model.predict(self.x_test, batch_size=1000, verbose=0).argmax(axis=1)
         logs["test_error"] = float(np.mean(predicted != self.y_test))
@@ -125,7 +118,7 @@ class _TestError(keras.callbacks.Callback):
 
 def fit(args, data, y, n_classes, x_test, y_test, callbacks=()):
     """Build the LadderNetwork of `args` for `data`, fit it on the training rows labelled `y`, score the labelled
-    test rows: ``(model, result)``."""
+    test rows unless the loss became non-finite (``result["diverged"]``): ``(model, result)``."""
     from ladderae.models.ladder_network import LadderNetwork
 
     width = int(np.prod(data.example_shape))
@@ -143,18 +136,16 @@ def fit(args, data, y, n_classes, x_test, y_test, callbacks=()):
     validation = None
     if data.y_validation is not None and np.any(data.y_validation >= 0):
         validation = scored_rows(args, data, data.x_validation, data.y_validation, n_classes, "validation")
-    timer = _TestError(x, x_test, y_test)
-    history = model.fit(**train, epochs=args.epochs, verbose=args.verbose, callbacks=[timer, *callbacks],
-                        validation_data=validation)
+    timer = EpochTimer()  # first: an epoch's time leaves out the scoring after it
+    history = model.fit(**train, epochs=args.epochs, verbose=args.verbose, validation_data=validation,
+                        callbacks=[timer, _TestError(x, x_test, y_test), *callbacks])
     history = {key: [float(v) for v in values] for key, values in history.history.items()}
     losses = history.get("loss", [])
-    if not losses or not np.all(np.isfinite(losses)):
-        raise CommandError("--learning-rate", f"training diverged: the loss became NaN or infinite in epoch "
-                           f"{len(losses)}, so nothing was saved. Lower --learning-rate (now {args.learning_rate:g}) "
-                           "or --denoising-weight.")
-    test = model.evaluate(x_test, y_test, batch_size=1000, verbose=0, return_dict=True)
+    diverged = not losses or not np.all(np.isfinite(losses))
+    test = {} if diverged else model.evaluate(x_test, y_test, batch_size=1000, verbose=0, return_dict=True)
     return model, {
-        "test_error": float(test["error"]), "test": {k: float(v) for k, v in test.items()}, "history": history,
+        "test_error": float(test["error"]) if test else None, "test": {k: float(v) for k, v in test.items()},
+        "diverged": diverged, "history": history,
         "epoch_seconds": timer.seconds, "train_size": len(x), "validation_size": len(data.x_validation),
         "test_size": len(x_test), "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "backend": keras.backend.backend(),

@@ -152,7 +152,7 @@ FLAGS = (
          options={"action": "store_true"}, convert=operator.not_),
     Flag("--pairing", "pairing", {AUTOENCODER: "mirror", LADDER: "all"},
          "pairing rule: a registered one for an autoencoder; all, top (the Gamma-model) or none for a ladder network",
-         choices=lambda family: ["all", "top", "none"] if family == LADDER else
+         choices=lambda family: _names("ladderae.graph.ladder", "PAIRING_RULES")(family) if family == LADDER else
          _names("ladderae.graph.pairing", "pairing_rules")(family)),
     Flag("--pairing-option", "pairing_options", _ae(None),
          "option of the pairing rule, JSON value: --pairing depths --pairing-option depths=[2]",
