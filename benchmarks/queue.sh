@@ -6,7 +6,7 @@
 #   nohup benchmarks/queue.sh run > /work/queue.log 2>&1 &   # train and score everything below, in two lanes
 #   benchmarks/queue.sh status                               # the runs in progress (not finished), epochs done
 #   benchmarks/queue.sh collect                              # finished runs into this checkout, tabulated here
-#   benchmarks/queue.sh park                                 # before a stop: unfinished runs' state, to commit
+#   benchmarks/queue.sh park                                 # before a stop: unfinished runs' state, kept aside
 # Issue 27's lanes, each from worktrees of commits on main (a run JSON names the commit it trained at and the one it
 # was scored at, both reachable from main):
 #   1. the IWAE paper's full protocol, 8 stages (3,280 epochs, batch 20): the Keras VAE, seed 0;
@@ -17,8 +17,9 @@
 #   then, as the cores allow: the Ladder network's remaining rows (ladder_amlp, Gamma-model and consistency
 #   pairs at 100 labels, one draw at 150 epochs; then 1,000 and all labels at 150 epochs).
 #   Each stage count writes its own folder (iwae_protocol_<S>stages): a table's results.md holds its own runs only.
-# A sitting ends with a hard stop and the next starts on a fresh machine: `park` copies every unfinished run's work
-# folder (backup, epoch log, training commit) into this checkout's benchmarks/results/<table>/work/, to be committed;
+# A sitting ends with a hard stop; the worktrees outlive it on this machine. For a move to another one, `park`
+# copies every unfinished run's work folder (backup, epoch log, training commit) to $PARK/<table>/work/ (default
+# /work/parked, outside the repository: a run's backups are megabytes, never committed), to be carried over;
 # `run` copies parked work into a new worktree before it trains, so the run resumes from its last parked epoch.
 # The seconds per epoch of runs trained side by side are not speed figures: each table's speed section is timed with
 # the cores free (the 8-stage table takes the 4-stage folder's, the stage count does not change a step).
@@ -40,10 +41,11 @@ HIER_WT=${HIER_WT:-/work/bench-hier}
 HIER_ROW="ladderae, no pairs, 616-308, batch norm + KL warm-up (the LVAE's training)"
 LADDER_WT=${LADDER_WT:-/work/bench-ladder}
 LADDER_COMMIT=${LADDER_COMMIT:-48c3677}   # mnist_ladder.py records its commits
+PARK=${PARK:-/work/parked}
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 
-unpark() {  # worktree table: the parked work folders of this checkout into the worktree, where it has none
-  local from=$MAIN/benchmarks/results/$2/work to=$1/benchmarks/results/$2/work run
+unpark() {  # worktree table: the parked work folders ($PARK) into the worktree, where it has none
+  local from=$PARK/$2/work to=$1/benchmarks/results/$2/work run
   [ -d "$from" ] || return 0
   mkdir -p "$to"
   for run in "$from"/*/; do
@@ -104,20 +106,16 @@ trained() {  # whether a table folder holds a finished training run, iwae-<row>-
   find "$1/runs" -maxdepth 1 -name 'iwae-*-[0-9]stages-*.json' 2> /dev/null | grep -q .
 }
 
-park() {  # every unfinished run's work folder into this checkout (commit it: the next sitting resumes from it)
+park() {  # every unfinished run's work folder to $PARK (carry it to a new machine: the run resumes from it)
   local wt table
   for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT"; do
     for table in "$wt"/benchmarks/results/*/work; do
       [ -d "$table" ] || continue
-      local to=$MAIN/benchmarks/results/$(basename "$(dirname "$table")")/work
+      local to=$PARK/$(basename "$(dirname "$table")")/work
       mkdir -p "$to" && cp -r "$table"/. "$to/"
     done
   done
-  find "$MAIN"/benchmarks/results/*/work -name history.csv 2> /dev/null | while read -r h; do
-    local run=$(dirname "$h")   # parked runs that have since finished leave the checkout
-    [ -e "$run/../../runs/$(basename "$run").json" ] && rm -r "$run"
-  done
-  echo "parked: git add benchmarks/results/*/work and commit"
+  echo "parked in $PARK"
 }
 
 collect() {

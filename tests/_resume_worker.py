@@ -1,11 +1,10 @@
-"""One tiny training run for tests/test_resume.py, optionally killed with SIGKILL mid-epoch.
+"""One tiny training run for tests/test_resume.py, in process (`train`) or killed with SIGKILL mid-epoch.
 
-    python tests/_resume_worker.py OUT BACKUP [--kill-after-steps N] [--no-sync]
+    python tests/_resume_worker.py BACKUP --kill-after-steps N
 
 Trains a small LadderAE on a `DynamicBinarization` for EPOCHS epochs under
-`BackupAndRestore(BACKUP)` (and `EpochSync` unless --no-sync), then writes its
-final weights to OUT/weights.npz. With --kill-after-steps the process sends
-itself SIGKILL after that many training steps: no cleanup, no flush, as a
+`EpochSync` and `BackupAndRestore(BACKUP)`. With --kill-after-steps the process
+sends itself SIGKILL after that many training steps: no cleanup, no flush, as a
 preempted machine would stop.
 """
 
@@ -36,25 +35,24 @@ class StopAfter(keras.callbacks.Callback):
             self.stop()
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("out", type=pathlib.Path)
-    p.add_argument("backup", type=pathlib.Path)
-    p.add_argument("--kill-after-steps", type=int)
-    p.add_argument("--no-sync", action="store_true")
-    args = p.parse_args()
+def train(backup, *callbacks):
+    """A seeded run from the same global state as a new process's, under BackupAndRestore(`backup`): its weights."""
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).random((ROWS, WIDTH)).astype("float32")
     data = pipeline.DynamicBinarization(x, BATCH, seed=0)
     model = ladderae.LadderAE(WIDTH, encoder=[8], latent_dim=2, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    callbacks = [] if args.no_sync else [pipeline.EpochSync(data)]
-    callbacks.append(keras.callbacks.BackupAndRestore(str(args.backup)))
-    if args.kill_after_steps:
-        callbacks.append(StopAfter(args.kill_after_steps))
+    callbacks = [pipeline.EpochSync(data), keras.callbacks.BackupAndRestore(str(backup)), *callbacks]
     model.fit(data, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=callbacks)
-    args.out.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out / "weights.npz", *model.get_weights())
+    return model.get_weights()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("backup", type=pathlib.Path)
+    p.add_argument("--kill-after-steps", type=int, required=True)
+    args = p.parse_args()
+    train(args.backup, StopAfter(args.kill_after_steps))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,10 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 collect_ignore_glob = ["_*.py"]
 
 
-# A script of the public API (an example, a README block) runs on TensorFlow only: what it calls is tested on both
-# backends unit by unit (gradients, save and load, identical predictions), and JAX would compile each script afresh.
+# A script of the public API (an example, a README block, a CLI run whose subject is the CLI's own reading, writing
+# and messages, a fresh process loading a file) runs on TensorFlow only: what it calls is tested on both backends unit
+# by unit (gradients, save and load, identical predictions), and JAX would compile each script afresh. One training
+# CLI run per model family (own images) and the CLI's log-line check run on both.
 script_on_one_backend = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="a script of the public API: run on TensorFlow, see conftest.py"
 )

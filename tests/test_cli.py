@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, squares
+from conftest import REPO, script_on_one_backend, squares
 
 from ladderae import cli, data, likelihoods, losses, pair_kinds, pairing, stop_gradient
 from ladderae.cli import parser
@@ -99,6 +99,7 @@ def test_help_lists_every_model_option_and_the_registered_names(capsys):
         assert name in text
 
 
+@script_on_one_backend
 def test_a_tiny_mnist_run_saves_a_loadable_model_and_metrics(tmp_path, data_root, capsys):
     argv = TINY + ["--data-dir", str(data_root), "--output", str(tmp_path), "--stop-gradient", "local",
                    "--pairing", "depths", "--pairing-option", "depths=[1]", "--warmup-epochs", "0.5"]
@@ -150,6 +151,7 @@ def test_own_images_train_evaluate_and_write_tensorboard(tmp_path, files, capsys
     assert numbers["neg_elbo"] == pytest.approx(metrics["test"]["neg_elbo"], rel=0.05)
 
 
+@script_on_one_backend
 def test_a_csv_table_trains_and_evaluates(tmp_path, files, capsys):
     out = tmp_path / "table"
     assert cli.main(["train", "--data", str(files / "table.csv"), *SMALL, "--output", str(out)]) == 0
@@ -199,6 +201,7 @@ def test_a_damaged_model_file_is_one_line_naming_it(tmp_path, capsys):
     assert code == 2 and "argument model" in out.err and "damaged" in out.err and "\n" not in out.err.strip()
 
 
+@script_on_one_backend
 def test_a_plugin_registers_a_rule_loss_mode_likelihood_and_data_set_for_the_cli(tmp_path, files, registries, capsys):
     out = tmp_path / "plugin"
     names = ["--pairing", "toy_first_only", "--consistency-loss", "toy_l1", "--stop-gradient", "toy_frozen_encoder",

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import squares
+from conftest import script_on_one_backend, squares
 
 import ladderae
 from ladderae import cli
@@ -73,6 +73,7 @@ def test_a_family_s_defaults_are_its_class_s_own(family, model):
     assert set(own) - set(kwargs) - {"input_dim", "input_shape", "seed"} == left_to_the_class
 
 
+@script_on_one_backend
 def test_mnist_with_a_balanced_draw_of_100_labels(tmp_path, data_root, capsys):
     """(`evaluate` is run on the runs below: on MNIST it reads all 70,000 digits again.)"""
     argv = ["train", *LADDER, "--labelled", "100", "--train-size", "500", "--validation-split", "0", "--test-size",
@@ -104,6 +105,7 @@ def test_own_images_with_a_labels_file_train_and_evaluate(tmp_path, files):
     assert numbers["test_error"] == pytest.approx(metrics["test_error"]) and numbers["test_size"] == metrics["test_size"]
 
 
+@script_on_one_backend
 def test_a_csv_with_a_label_column_trains_and_evaluates(tmp_path, files):
     """Every row labelled: plain fit(x, y) on the other columns as the table's schema encodes them."""
     argv = ["train", *LADDER, "--data", str(files / "table.csv"), "--label-column", "species", "--encoder", "8",

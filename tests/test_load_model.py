@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ladderae
-from conftest import REPO
+from conftest import REPO, script_on_one_backend
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +85,7 @@ print("then plain keras:", type(keras.saving.load_model(sys.argv[1])).__name__)
 """
 
 
+@script_on_one_backend
 def test_a_process_that_never_imported_ladderae_loads_through_ladderae_load_model(saved):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(saved[1])], env=env, cwd=REPO,

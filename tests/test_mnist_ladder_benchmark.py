@@ -49,7 +49,12 @@ def test_the_floor_lists_the_products_a_step_computes_with_the_backward_ones_it_
         (1000, 10, 100, both), (1000, 10, 100, f), (1000, 10, 60, f)]
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax", reason="the benchmark runs its own JAX subprocesses: one pass")
+# The Ladder benchmark trains on JAX (its --backend default, the queue's): its tests run in the JAX pass. The library's
+# exact resume is tested on both backends (tests/test_resume.py).
+on_the_benchmarks_backend = pytest.mark.skipif(keras.backend.backend() != "jax", reason="the benchmark trains on JAX")
+
+
+@on_the_benchmarks_backend
 def test_quick_benchmark_writes_a_row_and_reuses_it(tmp_path, data_root, monkeypatch):
     args = ["--quick", "--rows", "ladder", "--out", str(tmp_path), "--data-dir", str(data_root)]
     assert mnist_ladder.main(args) == 0
@@ -101,6 +106,7 @@ class Snapshot(keras.callbacks.Callback):
             shutil.copytree(self.source, self.target)
 
 
+@on_the_benchmarks_backend
 def test_a_run_killed_after_an_epoch_resumes_to_the_result_of_an_uninterrupted_one(tmp_path, data_root):
     """300 digits (100 labelled), 2 epochs of 6 steps, the learning rate decaying in the second; the run is "killed"
     after epoch 1 by copying its folder then (two fits, not three: each compiles the step afresh)."""

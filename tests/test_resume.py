@@ -10,7 +10,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from _resume_worker import StopAfter
+from _resume_worker import StopAfter, train
 from conftest import REPO
 
 import ladderae
@@ -18,30 +18,20 @@ import ladderae
 WORKER = REPO / "tests" / "_resume_worker.py"
 
 
-def run(backend, out, backup, *flags, expect=0):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, str(WORKER), str(out), str(backup), *map(str, flags)]
-    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == expect, done.stderr[-3000:]
-
-
-def weights(out):
-    with np.load(out / "weights.npz") as f:
-        return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
-
-
 def test_a_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
-    backend = keras.backend.backend()
-    run(backend, tmp_path / "uninterrupted", tmp_path / "backup_uninterrupted")
+    """The killed run is a process of its own, so that nothing of it survives the kill but its backup; the
+    uninterrupted and the resumed runs train in this one, each from the global state a new process starts with."""
     backup = tmp_path / "backup"
     # Killed in the middle of the second epoch (steps 4-7): the backup holds the end of the first.
-    run(backend, tmp_path / "killed", backup, "--kill-after-steps", 6, expect=-signal.SIGKILL)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, str(WORKER), str(backup), "--kill-after-steps", "6"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
     assert (backup / "training_metadata.json").read_text().startswith('{"epoch": 1')
-    assert not (tmp_path / "killed").exists()
-    run(backend, tmp_path / "resumed", backup)
+    resumed = train(backup)
     assert not backup.exists()  # BackupAndRestore deletes it once training completes
-    for resumed, uninterrupted in zip(weights(tmp_path / "resumed"), weights(tmp_path / "uninterrupted")):
-        np.testing.assert_array_equal(resumed, uninterrupted)
+    for resumed_weights, uninterrupted in zip(resumed, train(tmp_path / "backup_uninterrupted")):
+        np.testing.assert_array_equal(resumed_weights, uninterrupted)
 
 
 def interrupt():
