@@ -29,12 +29,10 @@ bound's log q is that of the posterior that drew each z_i.
 
 
 import keras
-from keras import ops
 
 from ladderae.nn import activations
-from ladderae.nn import losses
 from ladderae.pair_kinds.base import pair_kind
-from ladderae.pair_kinds.stochastic import Stochastic, flat
+from ladderae.pair_kinds.stochastic import Stochastic, draw, gaussian
 
 __all__ = ["BottomUp"]
 
@@ -66,33 +64,25 @@ class BottomUp(Stochastic):
         for part, layer in layers.items():
             layer.build((None, units if part in ("up", "up_encoder") else graph.nodes[reads[part]]["units"]))
 
-    def _to(self, network, layers, part, node, z):
-        h = layers[part](z) if part in layers else z
-        return ops.reshape(h, (-1, *network.graph.nodes[node]["shape"]))
-
     def merge_encoder(self, network, outputs, encoder, decoder, data, context):
         """z_i from q(z_i | e_i): its sample (or mean) replaces e_i's activation on the way up."""
         if "units" not in data:
             return {}
-        layers = network.pair_layers[f"{encoder}_{decoder}"]
-        (name,) = self.latents(network.graph, encoder, decoder, data)
-        mean, log_var = ops.split(layers["posterior"](flat(outputs[encoder])), 2, axis=-1)
-        noise = context.sample(name, (ops.shape(mean)[0], data["units"]))
-        z = mean if noise is None else losses.reparameterize(mean, log_var, noise)
+        layers, name = self.latent_layers(network, encoder, decoder, data)
+        mean, log_var = gaussian(layers["posterior"], outputs[encoder])
+        z = draw(context, name, mean, log_var)
         return {name: z, f"{name}_mean": mean, f"{name}_log_var": log_var,
-                encoder: self._to(network, layers, "up_encoder", encoder, z)}
+                encoder: self.activation(network, layers, "up_encoder", encoder, z)}
 
     def merge(self, network, outputs, encoder, decoder, data, context):
         """p(z_i | z_{i+1}) from d_i; z_i from the way up (or from that prior, without it) replaces d_i."""
         if "units" not in data:
             return {}
-        layers = network.pair_layers[f"{encoder}_{decoder}"]
-        (name,) = self.latents(network.graph, encoder, decoder, data)
-        p_mean, p_log_var = ops.split(layers["prior"](flat(outputs[decoder])), 2, axis=-1)
+        layers, name = self.latent_layers(network, encoder, decoder, data)
+        p_mean, p_log_var = gaussian(layers["prior"], outputs[decoder])
         priors = {f"{name}_prior_mean": p_mean, f"{name}_prior_log_var": p_log_var}
         if name in outputs:  # a full pass: the posterior sample drawn on the way up
-            return {**priors, decoder: self._to(network, layers, "up", decoder, outputs[name])}
-        noise = context.sample(name, (ops.shape(p_mean)[0], data["units"]))
-        z = p_mean if noise is None else losses.reparameterize(p_mean, p_log_var, noise)
+            return {**priors, decoder: self.activation(network, layers, "up", decoder, outputs[name])}
+        z = draw(context, name, p_mean, p_log_var)
         return {name: z, f"{name}_mean": p_mean, f"{name}_log_var": p_log_var, **priors,
-                decoder: self._to(network, layers, "up", decoder, z)}
+                decoder: self.activation(network, layers, "up", decoder, z)}

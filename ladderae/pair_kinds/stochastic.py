@@ -38,6 +38,17 @@ def flat(h):
     return ops.reshape(h, (-1, math.prod(h.shape[1:]))) if len(h.shape) > 2 else h
 
 
+def gaussian(layer, h):
+    """The (mean, log-variance) that a latent's Dense `layer` reads off the activation `h`."""
+    return ops.split(layer(flat(h)), 2, axis=-1)
+
+
+def draw(context, name, mean, log_var):
+    """Latent `name` from N(mean, exp(log_var)) with the pass's noise; its mean in a deterministic pass."""
+    noise = context.sample(name, ops.shape(mean))
+    return mean if noise is None else losses.reparameterize(mean, log_var, noise)
+
+
 @pair_kind("stochastic")
 class Stochastic(PairKind):
     """A Gaussian latent at a mirror pair: posterior = precision-weighted merge of bottom-up and top-down."""
@@ -87,21 +98,26 @@ class Stochastic(PairKind):
         for part, layer in layers.items():
             layer.build((None, layers["posterior"].units // 2 if part == "up" else width))
 
+    def latent_layers(self, network, encoder, decoder, data):
+        """The pair's latent layers (by part) and its latent's name."""
+        return network.pair_layers[f"{encoder}_{decoder}"], self.latents(network.graph, encoder, decoder, data)[0]
+
+    @staticmethod
+    def activation(network, layers, part, node, z):
+        """What a sample z hands on at `node`: z through the `part` layer where the pair has one, in node's shape."""
+        h = layers[part](z) if part in layers else z
+        return ops.reshape(h, (-1, *network.graph.nodes[node]["shape"]))
+
     def merge(self, network, outputs, encoder, decoder, data, context):
         """z_i from the merged posterior (or the prior, without e_i); it replaces d_i's activation."""
         if "units" not in data:
             return {}
-        layers = network.pair_layers[f"{encoder}_{decoder}"]
-        (name,) = self.latents(network.graph, encoder, decoder, data)
-        top_down = flat(outputs[decoder])
-        p_mean, p_log_var = ops.split(layers["prior"](top_down), 2, axis=-1)
+        layers, name = self.latent_layers(network, encoder, decoder, data)
+        p_mean, p_log_var = gaussian(layers["prior"], outputs[decoder])
         mean, log_var = p_mean, p_log_var
         if encoder in outputs:
-            bottom_up = flat(outputs[encoder])
-            mean_hat, log_var_hat = ops.split(layers["posterior"](bottom_up), 2, axis=-1)
+            mean_hat, log_var_hat = gaussian(layers["posterior"], outputs[encoder])
             mean, log_var = latents_lib.precision_weighted(mean_hat, log_var_hat, p_mean, p_log_var)
-        noise = context.sample(name, (ops.shape(mean)[0], data["units"]))
-        z = mean if noise is None else losses.reparameterize(mean, log_var, noise)
-        h = layers["up"](z) if "up" in layers else z
+        z = draw(context, name, mean, log_var)
         return {name: z, f"{name}_mean": mean, f"{name}_log_var": log_var, f"{name}_prior_mean": p_mean,
-                f"{name}_prior_log_var": p_log_var, decoder: ops.reshape(h, (-1, *network.graph.nodes[decoder]["shape"]))}
+                f"{name}_prior_log_var": p_log_var, decoder: self.activation(network, layers, "up", decoder, z)}
