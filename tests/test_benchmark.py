@@ -22,6 +22,9 @@ quick_only_on_tensorflow = pytest.mark.skipif(
 jax_code_once = pytest.mark.skipif(
     keras.backend.backend() != "jax", reason="hand-written JAX, whatever Keras' backend: one pass (the JAX one) covers it"
 )
+# The runner's resume (work folders, epoch log, noise state) is Python whatever the backend; the long runs train on
+# JAX (the queue's backend), and the library's own exact resume is tested on both backends (tests/test_resume.py).
+on_the_queues_backend = pytest.mark.skipif(keras.backend.backend() != "jax", reason="the long runs train on JAX")
 
 
 # ------------------------------------------------------------------ the learning-rate stages
@@ -117,6 +120,7 @@ def _tiny(kind, **overrides):
     return spec.RunSpec(**{**fields, **overrides})
 
 
+@on_the_queues_backend
 @pytest.mark.parametrize("kind, steps_per_execution", [("ladderae", 2), ("baseline", 1)])
 def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path, kind, steps_per_execution, data_root,
                                                                     monkeypatch):
