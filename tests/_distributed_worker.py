@@ -135,8 +135,28 @@ def per_replica_noise(strategy, model):
             "z_mean_between_replicas": float(np.max(np.abs(mean[0] - mean[1])))}
 
 
+def ladder_network(distribution):
+    """A LadderNetwork on two devices: labelled and unlabelled rows mixed in one batch, a batch in parts (each
+    replica gets its share of both parts and their labels), evaluation; the clean passes' running statistics."""
+    x = np.random.default_rng(0).random((64, 6)).astype("float32")
+    y = (x[:, 0] * 3).astype("int32")
+    with scope(distribution):
+        model = ladderae.LadderNetwork(6, encoder=[5, 4], n_classes=3, seed=0, momentum=0.5)
+        model.compile(optimizer="adam")
+        labels = y.copy()
+        labels[20:] = -1
+        history = model.fit(x, labels, batch_size=16, epochs=2, verbose=0).history
+        parts = ladderae.SemiSupervisedBatches(x[:20], y[:20], x, n_classes=3, batch_size=32, labelled_batch_size=20)
+        parts_history = model.fit(parts, epochs=1, verbose=0).history
+        evaluation = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    return {"replicas": replica_count(distribution, model), "history": history, "parts_history": parts_history,
+            "evaluate": evaluation,
+            "moving_mean": keras.ops.convert_to_numpy(model.node_layers["e1"].moving_mean).tolist()}
+
+
 def replicas(out):
-    """Two devices against one: a step, evaluation, the schedule, the noise, dynamic binarisation, a checkpoint."""
+    """Two devices against one: a step, evaluation, the schedule, the noise, dynamic binarisation, a checkpoint;
+    a Ladder network's training on two devices."""
     distribution, description = data_parallel(2)
     result = {"device": description}
     model, reference, result["step"] = fit_both(distribution, DETERMINISTIC, lambda: X[:BATCH], batch_size=BATCH)
@@ -166,6 +186,7 @@ def replicas(out):
     if keras.backend.backend() == "tensorflow":
         result["noise"] = per_replica_noise(distribution, vae)
 
+    result["ladder"] = ladder_network(distribution)
     vae.save(out / "model.keras")
     np.savez(out / "predictions.npz", x=X, reconstruct=vae.reconstruct(X), encode=vae.encode(X),
              z=keras.ops.convert_to_numpy(vae(X)["z"]))

@@ -106,6 +106,19 @@ def test_the_variational_model_trains_with_consistent_metrics(two_devices):
         assert result["variational_step"]["loss"] < 1e-5 and result["variational_step"]["weights"] < 1e-6
 
 
+
+def test_a_ladder_network_trains_on_two_devices(two_devices):
+    """Mixed labelled and unlabelled rows, then a SemiSupervisedBatches given in parts, then evaluation."""
+    _, result = two_devices
+    ladder = result["ladder"]
+    assert ladder["replicas"] == 2
+    assert len(ladder["history"]["loss"]) == 2 and all(np.isfinite(v).all() for v in ladder["history"].values())
+    parts = ladder["parts_history"]
+    assert len(parts["loss"]) == 1 and {"cross_entropy", "denoising"} <= set(parts)
+    assert all(np.isfinite(v).all() for v in parts.values())
+    assert set(ladder["evaluate"]) == {"loss", "cross_entropy", "accuracy", "error"}
+    assert np.abs(ladder["moving_mean"]).sum() > 0  # the clean passes moved the running statistics
+
 @tensorflow_only
 def test_replicas_draw_their_own_noise(two_devices):
     # Both replicas encode the same input: the same posterior, but independent samples from it.

@@ -1,21 +1,14 @@
 """LadderNetwork: graph, gradients per pair kind and mode, batch-norm statistics, data, bad input, save/load, MNIST."""
 
-import json
-import subprocess
-import sys
-
 import keras
 import numpy as np
 import pytest
-from conftest import REPO, fixed_weights, gradients, numpy
+from conftest import fixed_weights, gradients, numpy
 
 import ladderae
 from ladderae import GraphError, ladder_graph
 from ladderae.nn.ladder_walk import batch_normalize
 from ladderae.nn.normalized import EPSILON
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from scaling import child_env  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = RNG.random((32, 6)).astype("float32")
@@ -321,19 +314,3 @@ def test_semi_supervised_ladder_beats_supervised_only_on_the_same_labels(mnist_s
     assert errors["ladder"] < errors["supervised"] - 0.03, errors
     assert errors["own"] < 0.5, errors  # it learnt something
     assert errors["running"] < errors["own"] + 0.05 and errors["ladder"] < errors["own"] + 0.05, errors
-
-
-def test_trains_on_two_devices(tmp_path):
-    """A two-replica MirroredStrategy on TensorFlow, keras.distribution.DataParallel on JAX (two CPU devices)."""
-    env = child_env(keras.backend.backend(), 2)
-    proc = subprocess.run([sys.executable, str(REPO / "tests" / "_ladder_distributed_worker.py"), str(tmp_path)],
-                          env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    result = json.loads((tmp_path / "result.json").read_text())
-    assert result["device"] == "2 x cpu (logical)" and result["replicas"] == 2
-    assert len(result["history"]["loss"]) == 2 and all(np.isfinite(v).all() for v in result["history"].values())
-    parts = result["parts_history"]  # a SemiSupervisedBatches, given in parts
-    assert len(parts["loss"]) == 1 and {"cross_entropy", "denoising"} <= set(parts)
-    assert all(np.isfinite(v).all() for v in parts.values())
-    assert set(result["evaluate"]) == {"loss", "cross_entropy", "accuracy", "error"}
-    assert np.abs(result["moving_mean"]).sum() > 0  # the clean passes moved the running statistics
