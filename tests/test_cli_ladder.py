@@ -57,6 +57,20 @@ def test_one_table_lists_each_flag_once_with_the_families_that_take_it(capsys):
     assert "ladder-network: 1000 500 250 250 250" in text
 
 
+def test_a_ladder_is_offered_the_registered_kinds_that_hold_no_latent(monkeypatch):
+    """--pair-kind's ladder choices are read off each kind's `holds_latents`, a kind a user registers included."""
+    monkeypatch.setattr(ladderae.pair_kinds.pair_kinds, "_entries", dict(ladderae.pair_kinds.pair_kinds._entries))
+
+    @ladderae.pair_kind("test_echo")
+    class Echo(ladderae.PairKind):
+        pass
+
+    kinds = next(flag for flag in spec.FLAGS if flag.name == "--pair-kind")
+    ladder = set(kinds.choices(spec.LADDER))  # (and whatever other tests of this worker registered)
+    assert {"consistency", "lateral", "test_echo"} <= ladder and not {"stochastic", "bottom_up"} & ladder
+    assert {"stochastic", "bottom_up", "test_echo"} <= set(kinds.choices(spec.AUTOENCODER))
+
+
 @pytest.mark.parametrize("family, model", [(spec.AUTOENCODER, ladderae.LadderAE),
                                            (spec.LADDER, ladderae.LadderNetwork)])
 def test_a_family_s_defaults_are_its_class_s_own(family, model):

@@ -218,6 +218,10 @@ def test_semi_supervised_batches_mix_balanced_labels_with_unlabelled_rows():
         (dict(momentum=1.0), ValueError, "`momentum` must be in"),
         (dict(combinator="gaus"), ValueError, "Unknown combinator 'gaus'"),
         (dict(denoising_weight=-1.0), ValueError, "`denoising_weight` must be a finite non-negative number"),
+        # a kind that holds a latent (its KL term needs a variational objective): named, with what a ladder takes
+        (dict(pair_kind="stochastic"), GraphError, "`pair_kind` 'stochastic' holds a Gaussian latent, .* use "
+                                                   "'consistency' or 'lateral'.*, or a LadderAE with variational=True"),
+        (dict(pair_kind=["lateral", "lateral", "bottom_up", "lateral"]), GraphError, "`pair_kind` 'bottom_up'"),
     ],
 )
 def test_bad_construction_names_the_argument(kwargs, error, match):

@@ -132,6 +132,14 @@ def _names(module, attribute, first=()):
     return names
 
 
+def _ladder_pair_kinds():
+    """The registered kinds a Ladder network takes (those without latents), read when the parser is built."""
+    import ladderae.pair_kinds  # noqa: F401  (the built-in kinds register on import)
+    from ladderae.graph.kinds import ladder_pair_kinds
+
+    return ladder_pair_kinds()
+
+
 _INTS, _NUMBERS = {"type": positive_int, "metavar": "UNITS"}, {"type": non_negative, "nargs": "+", "metavar": "VALUE"}
 _DATA = ("train", "evaluate")
 FLAGS = (
@@ -160,7 +168,7 @@ FLAGS = (
          convert=lambda pairs: dict(pairs) if pairs else None),
     Flag("--pair-kind", "pair_kind", {AUTOENCODER: "consistency", LADDER: "lateral"},
          "what each pair computes: consistency (a loss between e_i and d_i), lateral (a ladder's denoising), ...",
-         choices=lambda family: ["lateral", "consistency"] if family == LADDER else
+         choices=lambda family: _ladder_pair_kinds() if family == LADDER else
          _names("ladderae.pair_kinds", "pair_kinds")(family)),
     Flag("--consistency-weight", "consistency_weight", _both(1.0), "weight of each consistency pair's loss",
          options={"type": non_negative}),

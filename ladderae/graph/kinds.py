@@ -8,7 +8,12 @@ registers exactly as the built-in ones do.
 
 from ladderae.registry import Registry
 
-__all__ = ["pair_kinds", "get"]
+__all__ = ["pair_kinds", "get", "ladder_pair_kinds"]
 
 pair_kinds = Registry("pair kind", "pair_kind")
 get = pair_kinds.get
+
+
+def ladder_pair_kinds():
+    """The registered kinds a `ladderae.LadderNetwork` takes: those that hold no latent (``holds_latents``)."""
+    return [name for name in pair_kinds.names if not get(name).holds_latents]

@@ -98,7 +98,11 @@ class LadderNetwork(GraphModel):
                                            denoising_weight=denoising_weight, combinator=combinator,
                                            stop_gradient=stop_gradient, consistency_weight=consistency_weight)
         for kind in found["pair_kind"]:  # no weight ties here: every pair needs a registered kind (not None)
-            kind_registry.get(kind)
+            if kind_registry.get(kind).holds_latents:
+                takes = " or ".join(map(repr, kind_registry.ladder_pair_kinds()))
+                raise graph_lib.GraphError(f"`pair_kind` {kind!r} holds a Gaussian latent, whose KL term a "
+                                           f"LadderNetwork does not count: use {takes}, or a LadderAE with "
+                                           "variational=True for a hierarchy of latents.")
         pairing_lib.add_pairs(g, found)
         weights = {key: [schedules.serialize(schedules.get(w, key)) for w in found[key]] for key in WEIGHTS}
         self._set_up(g, LadderNodes(g, momentum=momentum), seed, {

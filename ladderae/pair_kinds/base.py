@@ -50,6 +50,9 @@ class PairKind:
     unlabelled_rows_only = False
     # whether it denoises: `compared(outputs, encoder, decoder, mode)` gives (clean target, denoised estimate).
     denoises = False
+    # whether it holds Gaussian latents (`latents`), whose KL terms only a variational model's objective counts:
+    # a `ladderae.LadderNetwork` refuses such a kind, and the CLI does not offer it for one;
+    holds_latents = False
     # whether the KL of each latent it holds is exact given the sampled layers above (its posterior is drawn after
     # the layer its prior reads, as in top-down inference); False: the objective counts a one-sample estimate
     # (`ladderae.latents.kl_per_dim`), e.g. for a latent drawn on the way up, before the layer above it.

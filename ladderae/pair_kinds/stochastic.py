@@ -55,6 +55,7 @@ class Stochastic(PairKind):
 
     title = "Stochastic"  # how an error names a pair of this kind
     meeting = "the top-down pass meets the bottom-up one"  # why it joins mirror layers
+    holds_latents = True
 
     def edge_attributes(self, graph, encoder, decoder, units=None):
         pair = f"{self.title} pair ({encoder!r}, {decoder!r})"
