@@ -15,7 +15,6 @@ units, probes) score it; its own `evaluate` gives an independent negative ELBO.
 """
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 
@@ -105,5 +104,5 @@ class VAE(keras.Model):
         return ops.convert_to_numpy(ops.sigmoid(self.decoder(self.posterior(x)[0])))
 
     def log_px_given_z(self, x, z):
-        logits = self.decoder(np.asarray(z))
+        logits = self.decoder(ops.convert_to_tensor(z))
         return -_sum_over_pixels(ops.binary_crossentropy(ops.convert_to_tensor(x), logits, from_logits=True))

@@ -19,6 +19,7 @@ import numpy as np
 from keras import ops
 
 from ladderae.checks import check_positive_int, check_rows
+from ladderae.compiled import compiled
 
 __all__ = ["elbo", "iwae_nll", "active_units", "linear_probe", "knn_accuracy", "pair_residuals", "report"]
 
@@ -56,15 +57,16 @@ def _chunks(n, size):
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _log_weights(model, x, mean, log_var, eps):
-    """log p(x|z) + log p(z) - log q(z|x) for z = mean + std * eps; eps has shape (m, c, latent)."""
-    m, c, d = eps.shape
-    z = mean[:, None, :] + np.exp(0.5 * log_var)[:, None, :] * eps
-    x_rep = np.repeat(x, c, axis=0)
-    log_px = ops.convert_to_numpy(model.log_px_given_z(x_rep, z.reshape(m * c, d))).reshape(m, c)
+def _log_weights(model, inputs):
+    """log p(x|z) + log p(z) - log q(z|x) for z = mean + std * eps, shape (examples, samples): `inputs` holds the
+    examples' x, their posterior's mean and log_var, and eps of shape (examples, samples, latent)."""
+    x, mean, log_var, eps = (inputs[name] for name in ("x", "mean", "log_var", "eps"))
+    z = mean[:, None, :] + ops.exp(0.5 * log_var)[:, None, :] * eps
     # log N(z; 0, I) - log N(z; mean, std): the 2*pi terms cancel.
-    log_prior_minus_q = -0.5 * np.sum(z**2 - eps**2 - log_var[:, None, :], axis=2)
-    return log_px.astype("float64") + log_prior_minus_q
+    log_prior_minus_q = -0.5 * ops.sum(z**2 - eps**2 - log_var[:, None, :], axis=2)
+    samples, width = ops.shape(eps)[1], ops.shape(eps)[2]
+    log_px = model.log_px_given_z(ops.repeat(x, samples, axis=0), ops.reshape(z, (-1, width)))
+    return ops.reshape(log_px, ops.shape(log_prior_minus_q)) + log_prior_minus_q
 
 
 def elbo(model, x, seed=0, batch_size=1000):
@@ -90,9 +92,10 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     an upper bound on -log p(x) that tightens as k grows (k=1 is the negative
     ELBO with a sampled KL). Work is split so that at most `max_rows` decoder
     rows exist at once, and the log-mean-exp is accumulated in a streaming way.
-    The estimate does not depend on `max_rows`; its speed does: 5,000 rows per
-    decoder call scored k=5000 at 0.083 s per digit on JAX here, 50,000 rows at
-    0.34 s (784-200-200-50, 2 cores).
+    The estimate does not depend on `max_rows`; its speed does. Each chunk's
+    log-weights run as one compiled function (`ladderae.compiled`): k=5000 on
+    784-200-200-50 takes 0.015 s per digit on JAX here at 5,000 rows per call
+    (0.020 on TensorFlow), 0.039 at 50,000 rows; run eagerly, 0.057 (2 cores).
     """
     _require_variational(model, "iwae_nll")
     check_positive_int("k", k)
@@ -103,13 +106,15 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     examples_per_chunk = max(1, max_rows // samples_per_chunk)
     out = np.empty(len(x))
     progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="image")
+    log_weights = compiled(model, _log_weights)
     for start, stop in _chunks(len(x), examples_per_chunk):
         # One generator per example: the estimate does not depend on how the work is chunked.
         rngs = [np.random.default_rng([seed, i]) for i in range(start, stop)]
         total = np.full(stop - start, -np.inf)
         for s0, s1 in _chunks(k, samples_per_chunk):
             eps = np.stack([r.standard_normal((s1 - s0, mean.shape[1]), dtype="float32") for r in rngs])
-            log_w = _log_weights(model, x[start:stop], mean[start:stop], log_var[start:stop], eps)
+            log_w = log_weights({"x": x[start:stop], "mean": mean[start:stop], "log_var": log_var[start:stop],
+                                 "eps": eps}).astype("float64")
             top = log_w.max(axis=1)
             total = np.logaddexp(total, top + np.log(np.exp(log_w - top[:, None]).sum(axis=1)))
         out[start:stop] = -(total - math.log(k))

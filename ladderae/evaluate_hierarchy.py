@@ -20,22 +20,25 @@ from keras import ops
 from ladderae import graph as graph_lib
 from ladderae import latents
 from ladderae.checks import check_positive_int, check_rows
+from ladderae.compiled import compiled
 from ladderae.evaluate import ACTIVE_THRESHOLD, _chunks
 
 __all__ = ["iwae_nll", "elbo", "active_units"]
 
 
 def _noise(model, rngs, samples):
-    """{latent: noise of shape (examples * samples, width)}, example-major; each example from its own generator."""
+    """{latent: NumPy noise of shape (examples * samples, width)}, example-major; each example from its own
+    generator."""
     widths = latents.widths(model.network)
     draws = np.stack([r.standard_normal((samples, sum(widths.values())), dtype="float32") for r in rngs])
     draws = draws.reshape(len(rngs) * samples, -1)
     ends = np.cumsum(list(widths.values()))
-    return {name: ops.convert_to_tensor(part) for name, part in zip(widths, np.split(draws, ends[:-1], axis=1))}
+    return dict(zip(widths, np.split(draws, ends[:-1], axis=1)))
 
 
-def _pass(model, x, rngs, samples):
-    """The walk's activations for `samples` draws per example of `x` (example-major rows) and those rows' x.
+def _pass(model, x, noise):
+    """The walk's activations for the draws of `noise` (example-major rows, the same number for every example of
+    `x`) and those rows' x.
 
     The deterministic encoder below the bottleneck runs once per example and
     is repeated (the same values an evaluation walk over repeated rows gives);
@@ -44,20 +47,20 @@ def _pass(model, x, rngs, samples):
     network = model.network
     below = network.encoder_path()[:-1]
     h = model._flatten(ops.convert_to_tensor(x))
+    samples = ops.shape(next(iter(noise.values())))[0] // ops.shape(h)[0]
     bottom_up = {name: ops.repeat(value, samples, axis=0)
                  for name, value in network.walk(below, h, None, training=False).items()}
     h = ops.repeat(h, samples, axis=0)
     rest = network.order[len(below) + 1:]
-    top_down = network.walk(rest, bottom_up[below[-1]] if below else h, _noise(model, rngs, samples),
-                            context=bottom_up, training=False)
+    noise = {name: ops.convert_to_tensor(value) for name, value in noise.items()}
+    top_down = network.walk(rest, bottom_up[below[-1]] if below else h, noise, context=bottom_up, training=False)
     return {**bottom_up, **top_down}, h
 
 
-def _log_weights(model, x, rngs, samples):
-    """log p(x | z) + log p(z_1..z_L) - log q(z_1..z_L | x), shape (examples, samples), float64."""
-    out, h = _pass(model, x, rngs, samples)
-    log_w = -model.likelihood.nll(h, out[graph_lib.OUTPUT]) + latents.log_ratio(model.network, out)
-    return ops.convert_to_numpy(log_w).astype("float64").reshape(len(rngs), samples)
+def _log_weights(model, inputs):
+    """log p(x | z) + log p(z_1..z_L) - log q(z_1..z_L | x) per row of `inputs`' noise (example-major)."""
+    out, h = _pass(model, inputs["x"], inputs["noise"])
+    return -model.likelihood.nll(h, out[graph_lib.OUTPUT]) + latents.log_ratio(model.network, out)
 
 
 def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
@@ -69,11 +72,13 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     samples_per_chunk = min(k, max_rows)
     out = np.empty(len(x))
     progress = keras.utils.Progbar(len(x), verbose=verbose, unit_name="image")
+    log_weights = compiled(model, _log_weights)
     for start, stop in _chunks(len(x), max(1, max_rows // samples_per_chunk)):
         rngs = [np.random.default_rng([seed, i]) for i in range(start, stop)]
         total = np.full(stop - start, -np.inf)
         for s0, s1 in _chunks(k, samples_per_chunk):
-            total = np.logaddexp(total, _logsumexp(_log_weights(model, x[start:stop], rngs, s1 - s0)))
+            log_w = log_weights({"x": x[start:stop], "noise": _noise(model, rngs, s1 - s0)})
+            total = np.logaddexp(total, _logsumexp(log_w.astype("float64").reshape(stop - start, s1 - s0)))
         out[start:stop] = -(total - math.log(k))
         progress.update(stop)
     return out
@@ -91,7 +96,8 @@ def elbo(model, x, seed=0, batch_size=1000):
     check_positive_int("batch_size", batch_size)
     recon, kl = np.empty(len(x)), {}
     for start, stop in _chunks(len(x), batch_size):
-        out, h = _pass(model, x[start:stop], [np.random.default_rng([seed, i]) for i in range(start, stop)], 1)
+        rngs = [np.random.default_rng([seed, i]) for i in range(start, stop)]
+        out, h = _pass(model, x[start:stop], _noise(model, rngs, 1))
         recon[start:stop] = ops.convert_to_numpy(model.likelihood.nll(h, out[graph_lib.OUTPUT]))
         for name, values in latents.kl_per_dim(model.network, out).items():
             kl.setdefault(name, np.empty(len(x)))[start:stop] = ops.convert_to_numpy(ops.sum(values, axis=1))

@@ -8,6 +8,7 @@ from conftest import bits, numpy, tiny_model, uniform
 
 import ladderae
 from ladderae import evaluate
+from ladderae.compiled import compiled
 
 W, B, SIGMA = np.array([1.5, -0.7]), np.array([0.3, 0.1]), np.array([0.5, 0.8])
 
@@ -69,6 +70,23 @@ def test_iwae_is_deterministic_and_independent_of_chunking():
     chunked = evaluate.iwae_nll(model, x[:30], k=40, max_rows=7, verbose=0)
     np.testing.assert_allclose(chunked, whole, rtol=1e-5)
     assert not np.allclose(evaluate.iwae_nll(model, x[:30], k=40, seed=1, verbose=0), whole)
+
+
+def test_compiled_log_weights_equal_the_eager_ones_and_follow_the_models_weights():
+    model, x = broad_posterior_model()
+    mean, log_var = model.posterior(x[:3])
+    inputs = {"x": x[:3], "mean": mean, "log_var": log_var,
+              "eps": np.random.default_rng(0).standard_normal((3, 5, 4)).astype("float32")}
+    log_weights = compiled(model, evaluate._log_weights)
+    eager = numpy(evaluate._log_weights(model, inputs))
+    assert eager.shape == (3, 5)
+    np.testing.assert_allclose(log_weights(inputs), eager, rtol=1e-5)
+    decoder_bias = model.node_layers["x_hat"].bias
+    decoder_bias.assign(numpy(decoder_bias) + 1.0)  # a compiled function reads the weights of each call
+    moved = numpy(evaluate._log_weights(model, inputs))
+    assert not np.allclose(moved, eager)
+    np.testing.assert_allclose(log_weights(inputs), moved, rtol=1e-5)
+    np.testing.assert_allclose(numpy(evaluate._log_weights(model, inputs)), moved)  # the weights left as they were
 
 
 def test_elbo_parts_add_up_and_match_evaluate():
