@@ -1,6 +1,8 @@
 """Every committed benchmark JSON names commits that this repository's history holds, so the code behind each figure
 can be read: a run trained from now on records the commit it trained at (``trained_at``) and the one it was scored
-and tabulated at (``environment.commit``), both reachable from HEAD."""
+and tabulated at (``environment.commit``), both reachable from HEAD. Two scoring commits of issue 14's runs lived
+only in a worktree and went with it; each is re-created on main (a merged commit: the training commit with the same
+change applied), named beside it (``commit_recreated_as``), and the re-creation is checked by re-scoring."""
 
 import json
 import subprocess
@@ -9,16 +11,13 @@ import pytest
 from conftest import REPO
 
 RESULTS = REPO / "benchmarks" / "results"
-# Scoring commits of issue 14's runs that only ever lived in a local worktree (tags bench-score-<training commit>:
-# the training commit with 7e1fec5's compiled IWAE scoring applied). Issue 27 asks to re-create them on main or to
-# re-score the runs; until then each is named here, so that no other unreachable commit can slip in.
-LOST_SCORING_COMMITS = {"2af8cea": "e2a2434 + 7e1fec5", "a6513a2": "11ba8e0 + 7e1fec5"}
 
 
 def named_commits(value):
-    """Every commit a JSON document names: ``commit`` fields at any depth."""
+    """Every commit a JSON document names: ``commit`` fields at any depth, each with the commit that re-creates it
+    on main (``commit_recreated_as`` beside it) or None."""
     if isinstance(value, dict):
-        own = [value["commit"]] if isinstance(value.get("commit"), str) else []
+        own = [(value["commit"], value.get("commit_recreated_as"))] if isinstance(value.get("commit"), str) else []
         return own + [c for v in value.values() for c in named_commits(v)]
     if isinstance(value, list):
         return [c for v in value for c in named_commits(v)]
@@ -45,8 +44,8 @@ def test_there_are_results_naming_commits():
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(RESULTS)))
 def test_every_commit_a_result_names_is_in_the_history(path):
-    lost = [c for c in named_commits(json.loads(path.read_text()))
-            if not reachable(c) and c[:7] not in LOST_SCORING_COMMITS]
+    lost = [c for c, made in named_commits(json.loads(path.read_text()))
+            if not reachable(c) and not (made and reachable(made))]
     assert lost == [], f"{path.relative_to(REPO)} names commits git cannot find from HEAD"
 
 
@@ -60,3 +59,32 @@ def test_a_run_that_records_its_training_names_both_commits_on_main():
 def test_a_commit_git_cannot_find_is_caught():
     assert not reachable("0" * 40) and reachable(subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "HEAD~1"], capture_output=True, text=True).stdout.strip())
+
+
+RECHECKS = sorted((RESULTS / "recreated_commits").glob("*.json"))
+
+
+def the_committed_run(spec):
+    """The committed run of the table `spec` belongs to, with the same row and seed."""
+    for path in (RESULTS / f"iwae_protocol_{spec['stages']}stages" / "runs").glob("iwae-*.json"):
+        run = json.loads(path.read_text())
+        if all(run["spec"][key] == spec[key] for key in ("row", "seed", "backend", "epochs")):
+            return run
+    raise LookupError(f"no committed run of {spec['row']!r}, seed {spec['seed']}, {spec['stages']} stages")
+
+
+def test_there_is_a_recheck_of_a_recreated_commit():
+    assert RECHECKS
+
+
+@pytest.mark.parametrize("path", RECHECKS, ids=lambda p: p.name)
+def test_a_recreated_commit_scores_the_run_retrained_at_its_training_commit_as_the_lost_one_did(path):
+    """A run trained again at its table's training commit and scored at the re-creation of the table's lost scoring
+    commit: the same figures, digit for digit, as the committed run scored at the lost commit."""
+    again = json.loads(path.read_text())
+    committed = the_committed_run(again["spec"])
+    assert committed["environment"]["commit_recreated_as"] == again["environment"]["commit"]
+    assert not again["environment"]["uncommitted_changes"]
+    for figure in ("neg_elbo", "reconstruction", "kl", "iwae_nll", "active_units", "linear_probe_accuracy"):
+        assert again[figure] == committed[figure], figure
+    assert again["history"] == committed["history"]
