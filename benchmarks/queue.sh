@@ -17,6 +17,9 @@
 #      the hierarchical VAE with bottom-up inference in lane 1, the Ladder VAE in lane 2;
 #   then, as the cores allow: the Ladder network's remaining rows (ladder_amlp, Gamma-model and consistency
 #   pairs at 100 labels, one draw at 150 epochs; then 1,000 and all labels at 150 epochs).
+#   5. issue 27's provenance: the runs committed before a run recorded its commits, trained again from commits on
+#      main: the Ladder network's 100-label rows (lane 2, after its LVAE row), then, once both lanes are done and
+#      the cores free (its speed section is timed), the main table.
 #   Each stage count writes its own folder (iwae_protocol_<S>stages): a table's results.md holds its own runs only.
 # A sitting ends with a hard stop; the worktrees outlive it on this machine. For a move to another one, `park`
 # copies every unfinished run's work folder (backup, epoch log, training commit) to $PARK/<table>/work/ (default
@@ -42,6 +45,9 @@ HIER_WT=${HIER_WT:-/work/bench-hier}
 HIER_ROW="ladderae, no pairs, 616-308, batch norm + KL warm-up (the LVAE's training)"
 LADDER_WT=${LADDER_WT:-/work/bench-ladder}
 LADDER_COMMIT=${LADDER_COMMIT:-48c3677}   # mnist_ladder.py records its commits
+LADDER_RERUN_WT=${LADDER_RERUN_WT:-/work/bench-ladder-rerun}
+MAIN_TABLE_WT=${MAIN_TABLE_WT:-/work/bench-main-table}
+MAIN_TABLE_COMMIT=${MAIN_TABLE_COMMIT:-f6b8816}   # every run records its training and scoring commits
 PARK=${PARK:-/work/parked}
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 
@@ -78,6 +84,25 @@ ladder_rows() {  # issue 27's fourth item: the Ladder network's rows still to ru
   ladder "$LADDER_WT" "$LADDER_COMMIT" --labels 1000 all --draws 1 --epochs 150 --rows ladder
 }
 
+retrain_in() {  # worktree commit folder: a new worktree less its committed runs of results/<folder>, which the
+  # runners would skip (a run whose JSON exists is done); a worktree that exists keeps its runs (this rerun's own)
+  [ -d "$1" ] && return 0
+  git -C "$MAIN" worktree add --detach "$1" "$2"
+  rm -f "$1/benchmarks/results/$3/runs/"*.json
+}
+
+rerun_ladder_100() {  # the Ladder network's 100-label rows, 3 draws at 150 epochs, from a commit that records commits
+  retrain_in "$LADDER_RERUN_WT" "$LADDER_COMMIT" ladder
+  ladder "$LADDER_RERUN_WT" "$LADDER_COMMIT" --labels 100 --draws 3 --epochs 150 --rows ladder supervised
+}
+
+rerun_main_table() {  # the main table (its sweep, runs, floors and speed rounds), trained and scored at one commit
+  retrain_in "$MAIN_TABLE_WT" "$MAIN_TABLE_COMMIT" .
+  unpark "$MAIN_TABLE_WT" .
+  cd "$MAIN_TABLE_WT/benchmarks"
+  PYTHONPATH=$MAIN_TABLE_WT nice -n 10 "$PY" mnist_vs_vae.py --out "$MAIN_TABLE_WT/benchmarks/results"
+}
+
 lvae_lane() {  # lane number (0 or 1): its row of the LVAE paper's table, seed 0
   table "${LVAE_WTS[$1]}" "$LVAE_COMMIT" "$LVAE_COMMIT" lvae_paper --protocol lvae --speed-rounds 0 \
     --rows "${LVAE_ROWS[$1]}" --seeds 1
@@ -109,10 +134,12 @@ trained() {  # whether a table folder holds a finished training run, iwae-<row>-
 
 park() {  # every unfinished run's work folder to $PARK (carry it to a new machine: the run resumes from it)
   local wt table
-  for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT"; do
-    for table in "$wt"/benchmarks/results/*/work; do
+  for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
+    for table in "$wt"/benchmarks/results/work "$wt"/benchmarks/results/*/work; do   # the main table's, the others'
       [ -d "$table" ] || continue
-      local to=$PARK/$(basename "$(dirname "$table")")/work
+      local name=$(basename "$(dirname "$table")")
+      [ "$name" = results ] && name=.
+      local to=$PARK/$name/work
       mkdir -p "$to" && cp -r "$table"/. "$to/"
     done
   done
@@ -125,6 +152,7 @@ collect() {
   for wt in "${LVAE_WTS[@]}"; do copy_runs "$wt" lvae_paper; done
   copy_runs "$HIER_WT" hierarchical
   copy_runs "$LADDER_WT" ladder
+  copy_runs "$LADDER_RERUN_WT" ladder
   local results=$MAIN/benchmarks/results
   mkdir -p "$results/iwae_protocol_8stages/runs"
   find "$results/iwae_protocol_4stages/runs" \( -name 'iwae-speed-*.json' -o -name 'iwae-ksweep-*.json' \) \
@@ -146,14 +174,19 @@ collect() {
   fi
   "$PY" mnist_vs_vae.py --protocol hierarchical --seeds 3 --epochs 10 --out "$results/hierarchical" --report-only
   "$PY" mnist_ladder.py --report --out "$results/ladder"
+  if grep -qs '"trained_at"' "$MAIN_TABLE_WT/benchmarks/results/results.json"; then   # the rerun's table is written
+    copy_runs "$MAIN_TABLE_WT" .   # all of its runs at once, never half the table
+    cp "$MAIN_TABLE_WT/benchmarks/results/log.txt" "$results/log.txt"
+    "$PY" mnist_vs_vae.py --out "$results" --report-only
+  fi
   "$PY" findings.py   # benchmarks/README.md's generated figures from the new JSON
   echo "tabulated; commit the new results and benchmarks/README.md"
 }
 
 status() {
   local wt h
-  for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT"; do
-    for h in "$wt"/benchmarks/results/*/work/*/history.csv; do
+  for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
+    for h in "$wt"/benchmarks/results/work/*/history.csv "$wt"/benchmarks/results/*/work/*/history.csv; do
       local run=$(basename "$(dirname "$h")")
       [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ] && echo "$wt: $run: $(($(wc -l < "$h") - 1)) epochs done"
     done
@@ -163,8 +196,9 @@ status() {
 case "${1:-}" in
   run)
     { iwae8_lane 0; hier_row; lvae_lane 0; ladder_rows; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
-    { iwae8_lane 1; lvae_lane 1; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
-    wait ;;
+    { iwae8_lane 1; lvae_lane 1; rerun_ladder_100; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
+    wait
+    rerun_main_table > >(sed -u 's/^/[main table] /') 2>&1 ;;
   status) status ;;
   park) park ;;
   collect) collect ;;
