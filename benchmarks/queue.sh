@@ -19,7 +19,8 @@
 #   pairs at 100 labels, one draw at 150 epochs; then 1,000 and all labels at 150 epochs).
 #   5. issue 27's provenance: the runs committed before a run recorded its commits, trained again from commits on
 #      main: the Ladder network's 100-label rows (lane 2, after its LVAE row), then, once both lanes are done and
-#      the cores free (its speed section is timed), the main table.
+#      the cores free (its speed section is timed), the main table, then the two examples whose results the notes
+#      cite (the conv VAE's manifold, the diamonds table).
 #   Each stage count writes its own folder (iwae_protocol_<S>stages): a table's results.md holds its own runs only.
 # A sitting ends with a hard stop; the worktrees outlive it on this machine. For a move to another one, `park`
 # copies every unfinished run's work folder (backup, epoch log, training commit) to $PARK/<table>/work/ (default
@@ -48,6 +49,7 @@ LADDER_COMMIT=${LADDER_COMMIT:-48c3677}   # mnist_ladder.py records its commits
 LADDER_RERUN_WT=${LADDER_RERUN_WT:-/work/bench-ladder-rerun}
 MAIN_TABLE_WT=${MAIN_TABLE_WT:-/work/bench-main-table}
 MAIN_TABLE_COMMIT=${MAIN_TABLE_COMMIT:-f6b8816}   # every run records its training and scoring commits
+EXAMPLES_WT=${EXAMPLES_WT:-/work/bench-examples}   # the examples' results, from the main table's commit
 PARK=${PARK:-/work/parked}
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 
@@ -101,6 +103,22 @@ rerun_main_table() {  # the main table (its sweep, runs, floors and speed rounds
   unpark "$MAIN_TABLE_WT" .
   cd "$MAIN_TABLE_WT/benchmarks"
   PYTHONPATH=$MAIN_TABLE_WT nice -n 10 "$PY" mnist_vs_vae.py --out "$MAIN_TABLE_WT/benchmarks/results"
+}
+
+example() {  # results folder, then the example and its arguments: run once, its results.json stamped with the commit
+  # it trained and was scored at (the worktree's, clean), in the fields a benchmark run records them in
+  local out=$EXAMPLES_WT/benchmarks/results/$1; shift
+  grep -qs '"trained_at"' "$out/results.json" && return 0
+  (cd "$EXAMPLES_WT" && PYTHONPATH=$EXAMPLES_WT nice -n 10 "$PY" "$@" --out "$out")
+  "$PY" -c 'import json, sys; path, commit = sys.argv[1:]; run = json.load(open(path))
+run["trained_at"] = run["environment"] = {"commit": commit}
+json.dump(run, open(path, "w"), indent=1)' "$out/results.json" "$(git -C "$EXAMPLES_WT" rev-parse HEAD)"
+}
+
+rerun_examples() {  # the examples the notes cite, each as the notes' command runs it
+  [ -d "$EXAMPLES_WT" ] || git -C "$MAIN" worktree add --detach "$EXAMPLES_WT" "$MAIN_TABLE_COMMIT"
+  example conv_vae examples/conv_vae_manifold.py --epochs 10
+  example diamonds examples/tabular_diamonds.py --epochs 30 --seeds 0 1 2
 }
 
 lvae_lane() {  # lane number (0 or 1): its row of the LVAE paper's table, seed 0
@@ -179,6 +197,12 @@ collect() {
     cp "$MAIN_TABLE_WT/benchmarks/results/log.txt" "$results/log.txt"
     "$PY" mnist_vs_vae.py --out "$results" --report-only
   fi
+  local name png
+  for name in conv_vae diamonds; do   # the examples' results once stamped, with the pictures the notes show
+    grep -qs '"trained_at"' "$EXAMPLES_WT/benchmarks/results/$name/results.json" || continue
+    cp "$EXAMPLES_WT/benchmarks/results/$name/results.json" "$results/$name/"
+    for png in "$results/$name"/*.png; do cp "$EXAMPLES_WT/benchmarks/results/$name/$(basename "$png")" "$png"; done
+  done
   "$PY" findings.py   # benchmarks/README.md's generated figures from the new JSON
   echo "tabulated; commit the new results and benchmarks/README.md"
 }
@@ -198,7 +222,8 @@ case "${1:-}" in
     { iwae8_lane 0; hier_row; lvae_lane 0; ladder_rows; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
     { iwae8_lane 1; lvae_lane 1; rerun_ladder_100; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
     wait
-    rerun_main_table > >(sed -u 's/^/[main table] /') 2>&1 ;;
+    rerun_main_table > >(sed -u 's/^/[main table] /') 2>&1
+    rerun_examples > >(sed -u 's/^/[examples] /') 2>&1 ;;
   status) status ;;
   park) park ;;
   collect) collect ;;
