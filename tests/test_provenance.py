@@ -78,12 +78,14 @@ def test_there_is_a_recheck_of_a_recreated_commit():
 
 
 @pytest.mark.parametrize("path", RECHECKS, ids=lambda p: p.name)
-def test_a_recreated_commit_scores_the_run_retrained_at_its_training_commit_as_the_lost_one_did(path):
-    """A run trained again at its table's training commit and scored at the re-creation of the table's lost scoring
-    commit: the same figures, digit for digit, as the committed run scored at the lost commit."""
+def test_a_recreated_commit_scores_a_committed_run_trained_again_as_the_lost_one_did(path):
+    """A committed run trained again and scored at a re-created commit (the 4-stage Keras VAE, seed 0: trained at
+    11ba8e0 and scored at 580994d; trained and scored at e53f4dd, whose training code for that row is 11ba8e0's):
+    the same history and figures, digit for digit, as the committed run scored at the lost a6513a2."""
     again = json.loads(path.read_text())
     committed = the_committed_run(again["spec"])
-    assert committed["environment"]["commit_recreated_as"] == again["environment"]["commit"]
+    recreations = {made for p in DOCUMENTS for _, made in named_commits(json.loads(p.read_text())) if made}
+    assert again["environment"]["commit"] in recreations
     assert not again["environment"]["uncommitted_changes"]
     for figure in ("neg_elbo", "reconstruction", "kl", "iwae_nll", "active_units", "linear_probe_accuracy"):
         assert again[figure] == committed[figure], figure
