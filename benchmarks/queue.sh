@@ -150,15 +150,25 @@ trained() {  # whether a table folder holds a finished training run, iwae-<row>-
   find "$1/runs" -maxdepth 1 -name 'iwae-*-[0-9]stages-*.json' 2> /dev/null | grep -q .
 }
 
-park() {  # every unfinished run's work folder to $PARK (carry it to a new machine: the run resumes from it)
-  local wt table
+epochs() {  # the epochs a run's work folder holds (0 without a history)
+  [ -e "$1/history.csv" ] && echo $(($(wc -l < "$1/history.csv") - 1)) || echo 0
+}
+
+park() {  # every unfinished run's work folder to $PARK (carry it to a new machine: the run resumes from it); where two
+  # worktrees hold a run (`run` unparks a table's runs into each of its lanes' worktrees), the copy with more epochs
+  local wt table run
   for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
     for table in "$wt"/benchmarks/results/work "$wt"/benchmarks/results/*/work; do   # the main table's, the others'
       [ -d "$table" ] || continue
       local name=$(basename "$(dirname "$table")")
       [ "$name" = results ] && name=.
       local to=$PARK/$name/work
-      mkdir -p "$to" && cp -r "$table"/. "$to/"
+      mkdir -p "$to"
+      for run in "$table"/*/; do
+        local dest=$to/$(basename "$run")
+        [ "$(epochs "$run")" -gt "$(epochs "$dest")" ] || [ ! -e "$dest" ] || continue
+        rm -rf "$dest" && cp -r "$run" "$dest"
+      done
     done
   done
   echo "parked in $PARK"
