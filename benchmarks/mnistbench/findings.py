@@ -232,7 +232,8 @@ def hierarchical(res):
     return (f"The Ladder VAE's IWAE bound ({estimator(next(iter(lvae.values())))}, over every latent layer) is "
             f"{nats(entry['iwae_nll'])} nats at {entry['epochs']} epochs: Δ {compare(lvae, base)} against the Keras "
             f"VAE and Δ {compare(lvae, sized)} against one latent with about its parameters (616-308), so the gain is "
-            "the hierarchy's, not the parameters'. KL per layer (nats): "
+            "not the parameters'; whether it is the hierarchy's or its training's (only the LVAE has batch norm and "
+            "warm-up) is for the controlled row, still in the queue. KL per layer (nats): "
             + ", ".join(f"{name} {nats(entry['kl_' + name])}" for name in layers)
             + ". The active-unit counts (posterior-mean variance above 0.01) call every unit of the lower layers "
             "active even where a layer's KL is near zero: its posterior mean varies, but its prior, which depends "
