@@ -423,3 +423,20 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
     assert {e["row"]: e["seeds"] for e in again["summary"]} == {spec.BASELINE: 2, spec.NO_PAIRS: 1}
     assert again["speed"] is None and "Training speed" not in (tmp_path / "results.md").read_text()
     assert again["k_sweep"] == result["k_sweep"]  # its own rounds, all there
+
+
+def test_one_seed_is_tabulated_without_a_spread_and_three_with_one():
+    one, three = report.mean_std([86.82]), report.mean_std([88.6, 88.8, 88.9])
+    assert report.fmt(one) == "86.82" and report.signed(report.mean_std([-0.05])) == "-0.05"
+    assert report.fmt(three) == f"88.77 ± {three[1]:.2f}" and three[1] > 0
+
+
+def test_the_machine_line_names_the_machines_the_runs_were_scored_on_not_the_tabulating_one():
+    def env(cpu):
+        return {"cpu": cpu, "cores": 2, "versions": {"keras": "3.15.1"}}
+
+    table = {"environment": env("tabulating CPU"), "command": "python benchmarks/mnist_vs_vae.py --report-only",
+             "runs": [{"environment": env("CPU A")}, {"environment": env("CPU B")}, {"spec": {}}]}
+    line = report._machine_line(table)
+    assert "CPU A, 2 cores; CPU B, 2 cores" in line and "tabulating" not in line
+    assert "tabulating CPU" in report._machine_line({**table, "runs": [{"spec": {}}]})

@@ -34,11 +34,12 @@ PAPER_LVAE_PROTOCOL = {
 
 
 def mean_std(values):
-    """(mean, sample standard deviation) of the values that are not None (sd 0 for one value); None for none."""
+    """(mean, sample standard deviation) of the values that are not None (sd None for one value: it has no spread to
+    show, and a table prints it without ±); None for none."""
     values = [v for v in values if v is not None]
     if not values:
         return None
-    return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+    return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None)
 
 
 def paired_differences(runs, base, figure):
@@ -115,17 +116,27 @@ def summarize_speed(results, floor_seconds, baseline_backend="tensorflow", basel
 
 
 def fmt(pair, digits=2):
-    """``mean ± sd`` of a `mean_std` pair at `digits` decimals; ``n/a`` for None."""
+    """``mean ± sd`` of a `mean_std` pair at `digits` decimals, the mean alone for one value; ``n/a`` for None."""
     if pair is None:
         return "n/a"
     mean, std = pair
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def signed(pair, digits=2):
+    """``+0.05 ± 0.17``: a paired difference's `mean_std` pair, signed (negative = the first row better); the
+    difference alone for one seed."""
+    mean, std = pair
+    return f"{mean:+.{digits}f}" if std is None else f"{mean:+.{digits}f} ± {std:.{digits}f}"
 
 
 def _machine_line(report):
-    env = report["environment"]
-    versions = ", ".join(f"{p} {v}" for p, v in env["versions"].items())
-    return f"Machine: {env['cpu']}, {env['cores']} cores; {versions}. Command: `{report['command']}`."
+    """The machines the table's runs were scored on, as each run records (a report-only pass tabulates runs scored
+    elsewhere, so its own machine is not theirs), the library versions, and the command that wrote the table."""
+    envs = [run["environment"] for run in report.get("runs", []) if "environment" in run] or [report["environment"]]
+    machines = "; ".join(sorted({f"{e['cpu']}, {e['cores']} cores" for e in envs}))
+    versions = "; ".join(sorted({", ".join(f"{p} {v}" for p, v in e["versions"].items()) for e in envs}))
+    return f"Machine: {machines}; {versions}. Command: `{report['command']}`."
 
 
 def markdown(report):
@@ -183,7 +194,7 @@ def protocol_markdown(report):
              f"Budget: {s['stages']} learning-rate stages = {s['epochs']} epochs (stage i: 3^i epochs at "
              f"1e-3 x 10^(-i/7)), batch {s['batch_size']}, Adam (0.9, 0.999, eps 1e-4), training digits binarised "
              f"afresh every epoch ({s['train_size']} digits); IWAE with k={s['iwae_k']} on {s['iwae_images']} test "
-             f"digits; {s['seeds']} seeds. Pair weight from the validation sweep of the main table "
+             f"digits; seeds per row: {s['seeds']}. Pair weight from the validation sweep of the main table "
              f"({report['best_mode']} w={report['chosen'][report['best_mode']]['weight']:g}). The paper "
              "(Burda et al. 2015) trained 8 stages (3,280 epochs); its IWAE k=50 figure is quoted, not verified.",
              "", f"Floor: {floor['flops_per_example'] / 1e6:.2f} MFLOP per training example at "
@@ -355,7 +366,7 @@ def lvae_markdown(report):
         names = {"iwae_nll": f"IWAE k={s['iwae_k']}", "neg_elbo": "test -ELBO"}
         for figure, found in paired.items():
             cells = [f"{found['per_seed'][seed]:+.2f}" if seed in found["per_seed"] else "n/a" for seed in seeds]
-            mean_sd = "n/a" if found["mean_std"] is None else "{:+.2f} ± {:.2f}".format(*found["mean_std"])
+            mean_sd = "n/a" if found["mean_std"] is None else signed(found["mean_std"])
             lines.append(f"| {names.get(figure, figure)} | " + " | ".join(cells) + f" | {mean_sd} |")
     quoted = [(row, q) for row, q in PAPER_LVAE_PROTOCOL.items() if q is not None]
     lines += ["", "The paper column: " + "; ".join(f"{row}: {q[0]}, {q[1]}" for row, q in quoted) + ". "
