@@ -8,20 +8,19 @@
 #   benchmarks/queue.sh collect                              # finished runs into this checkout, tabulated here
 #   benchmarks/queue.sh park                                 # before a stop: unfinished runs' state, kept aside
 # Issue 27's lanes, each from worktrees of commits on main (a run JSON names the commit it trained at and the one it
-# was scored at, both reachable from main):
-#   1. the IWAE paper's full protocol, 8 stages (3,280 epochs, batch 20): the Keras VAE, seed 0;
-#   2. the same for ladderae without pairs, seed 0, side by side with lane 1 (its own worktree of the same commit);
-#   3. after lane 1's run, the 10-epoch hierarchical table's one-latent row with the LVAE's batch norm and warm-up
-#      (3 seeds, about half an hour: it completes a table before the 2,000-epoch rows start);
-#   4. one row each lane: the Ladder VAE paper's comparison at its budget (`--protocol lvae`, 2,000 epochs, seed 0):
+# was scored at, both reachable from main). Done and committed: the IWAE paper's full protocol, 8 stages, seed 0 of
+# the Keras VAE and of ladderae without pairs (results/iwae_protocol_8stages, trained and scored at cb9eb00 by this
+# queue as it was at d9ed165). Still to run:
+#   1. lane 1: the 10-epoch hierarchical table's one-latent row with the LVAE's batch norm and warm-up (3 seeds, about
+#      half an hour: it completes a table before the 2,000-epoch rows start);
+#   2. one row each lane: the Ladder VAE paper's comparison at its budget (`--protocol lvae`, 2,000 epochs, seed 0):
 #      the hierarchical VAE with bottom-up inference in lane 1, the Ladder VAE in lane 2;
 #   then, as the cores allow: the Ladder network's remaining rows (ladder_amlp, Gamma-model and consistency
 #   pairs at 100 labels, one draw at 150 epochs; then 1,000 and all labels at 150 epochs).
-#   5. issue 27's provenance: the runs committed before a run recorded its commits, trained again from commits on
+#   3. issue 27's provenance: the runs committed before a run recorded its commits, trained again from commits on
 #      main: the Ladder network's 100-label rows (lane 2, after its LVAE row), then, once both lanes are done and
 #      the cores free (its speed section is timed), the main table, then the two examples whose results the notes
 #      cite (the conv VAE's manifold, the diamonds table).
-#   Each stage count writes its own folder (iwae_protocol_<S>stages): a table's results.md holds its own runs only.
 # A sitting ends with a hard stop; the worktrees outlive it on this machine. For a move to another one, `park`
 # copies every unfinished run's work folder (backup, epoch log, training commit) to $PARK/<table>/work/ (default
 # /work/parked, outside the repository: a run's backups are megabytes, never committed), to be carried over;
@@ -35,10 +34,6 @@
 set -euo pipefail
 MAIN=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 PY=${PY:-$MAIN/.venv/bin/python}
-IWAE8_COMMIT=${IWAE8_COMMIT:-cb9eb00}   # run JSONs record the training and scoring commits
-IWAE8_WTS=(${IWAE8_WT:-/work/bench-iwae8-vae} ${IWAE8_WT2:-/work/bench-iwae8-ladderae})
-IWAE8_ROWS=("plain VAE (Keras, baseline)" "ladderae, no pairs")
-IWAE8=(--protocol iwae --stages 8 --speed-rounds 0 --k-sweep)
 LVAE_COMMIT=${LVAE_COMMIT:-1c700c4}   # the bottom_up kind, --protocol lvae, Lasagne's leaky ReLU slope
 LVAE_WTS=(${LVAE_WT:-/work/bench-lvae-bottom-up} ${LVAE_WT2:-/work/bench-lvae-ladder})
 LVAE_ROWS=("hierarchical VAE, bottom-up" "Ladder VAE")
@@ -131,11 +126,6 @@ hier_row() {  # the 10-epoch hierarchical table's controlled one-latent row
     --rows "$HIER_ROW" --seeds 3 --epochs 10
 }
 
-iwae8_lane() {  # lane number (0 or 1): its row at 8 stages, seed 0
-  table "${IWAE8_WTS[$1]}" "$IWAE8_COMMIT" "$IWAE8_COMMIT" iwae_protocol_8stages "${IWAE8[@]}" \
-    --rows "${IWAE8_ROWS[$1]}" --seeds 1
-}
-
 copy_runs() {  # worktree table: its finished runs (JSON, pictures) where this checkout lacks them or is older
   local from=$1/benchmarks/results/$2 to=$MAIN/benchmarks/results/$2
   [ -d "$from/runs" ] || return 0
@@ -145,19 +135,17 @@ copy_runs() {  # worktree table: its finished runs (JSON, pictures) where this c
   return 0
 }
 
-trained() {  # whether a table folder holds a finished training run, iwae-<row>-<S>stages-<seed>.json (not a speed
-  # round nor a floor): a table of none would be empty
-  find "$1/runs" -maxdepth 1 -name 'iwae-*-[0-9]stages-*.json' 2> /dev/null | grep -q .
-}
-
-epochs() {  # the epochs a run's work folder holds (0 without a history)
-  [ -e "$1/history.csv" ] && echo $(($(wc -l < "$1/history.csv") - 1)) || echo 0
+epochs() {  # the epochs a run's work folder holds: its history's lines after the header (0 without one, or while a
+  # run's first epoch has not ended and its history is still empty)
+  local lines=0
+  [ -e "$1/history.csv" ] && lines=$(wc -l < "$1/history.csv")
+  echo $((lines > 1 ? lines - 1 : 0))
 }
 
 park() {  # every unfinished run's work folder to $PARK (carry it to a new machine: the run resumes from it); where two
   # worktrees hold a run (`run` unparks a table's runs into each of its lanes' worktrees), the copy with more epochs
   local wt table run
-  for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
+  for wt in "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
     for table in "$wt"/benchmarks/results/work "$wt"/benchmarks/results/*/work; do   # the main table's, the others'
       [ -d "$table" ] || continue
       local name=$(basename "$(dirname "$table")")
@@ -176,16 +164,11 @@ park() {  # every unfinished run's work folder to $PARK (carry it to a new machi
 
 collect() {
   local wt
-  for wt in "${IWAE8_WTS[@]}"; do copy_runs "$wt" iwae_protocol_8stages; done
   for wt in "${LVAE_WTS[@]}"; do copy_runs "$wt" lvae_paper; done
   copy_runs "$HIER_WT" hierarchical
   copy_runs "$LADDER_WT" ladder
   copy_runs "$LADDER_RERUN_WT" ladder
   local results=$MAIN/benchmarks/results
-  mkdir -p "$results/iwae_protocol_8stages/runs"
-  find "$results/iwae_protocol_4stages/runs" \( -name 'iwae-speed-*.json' -o -name 'iwae-ksweep-*.json' \) \
-    -exec cp -n {} "$results/iwae_protocol_8stages/runs/" \;
-  find "$results/iwae_protocol_4stages/runs" -name 'floor-*.json' -exec cp {} "$results/iwae_protocol_8stages/runs/" \;
   local paused
   paused=$(pgrep -f -- '--_run' | tr '\n' ' ' || true)
   if [ -n "$paused" ]; then
@@ -193,10 +176,6 @@ collect() {
     trap "kill -CONT $paused" EXIT   # expanded now: the function's locals are gone at exit
   fi
   cd "$MAIN/benchmarks"
-  if trained "$results/iwae_protocol_8stages"; then
-    "$PY" mnist_vs_vae.py --protocol iwae --stages 8 --rows "${IWAE8_ROWS[@]}" --seeds 1 \
-      --out "$results/iwae_protocol_8stages" --report-only
-  fi
   if find "$results/lvae_paper/runs" -maxdepth 1 -name 'lvae-*.json' ! -name 'lvae-speed-*' 2> /dev/null | grep -q .; then
     "$PY" mnist_vs_vae.py --protocol lvae --rows "${LVAE_ROWS[@]}" --seeds 1 --out "$results/lvae_paper" --report-only
   fi
@@ -219,18 +198,20 @@ collect() {
 
 status() {
   local wt h
-  for wt in "${IWAE8_WTS[@]}" "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
+  for wt in "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
     for h in "$wt"/benchmarks/results/work/*/history.csv "$wt"/benchmarks/results/*/work/*/history.csv; do
       local run=$(basename "$(dirname "$h")")
-      [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ] && echo "$wt: $run: $(($(wc -l < "$h") - 1)) epochs done"
+      [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ] && echo "$wt: $run: $(epochs "$(dirname "$h")") epochs done"
     done
   done
 }
 
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0   # sourced (the tests): the functions above, nothing run
+
 case "${1:-}" in
   run)
-    { iwae8_lane 0; hier_row; lvae_lane 0; ladder_rows; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
-    { iwae8_lane 1; lvae_lane 1; rerun_ladder_100; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
+    { hier_row; lvae_lane 0; ladder_rows; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
+    { lvae_lane 1; rerun_ladder_100; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
     wait
     rerun_main_table > >(sed -u 's/^/[main table] /') 2>&1
     rerun_examples > >(sed -u 's/^/[examples] /') 2>&1 ;;
