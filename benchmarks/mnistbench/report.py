@@ -309,6 +309,11 @@ def _speed_section(report, floor_note, baseline="the Keras VAE"):
         lines.append(f"| {c['row']} | {c['backend']} | {c['median_epoch_seconds']:.2f} | {c['ms_per_step']:.2f} "
                      f"| {c['examples_per_second']:.0f} | {_ratio(c)} | {c['floor_seconds']:.2f} "
                      f"| {c['x_floor']:.2f} |")
+    timed = {c["row"] for c in report["speed"]}
+    untimed = [e["row"] for e in report.get("summary", []) if e["row"] not in timed]
+    if untimed:
+        lines += ["", "Not in these rounds (added to the table after they were timed; the s/epoch above is its "
+                  "training runs'): " + ", ".join(f"`{row}`" for row in untimed) + "."]
     return lines
 
 
