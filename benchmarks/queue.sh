@@ -47,6 +47,10 @@ MAIN_TABLE_COMMIT=${MAIN_TABLE_COMMIT:-f6b8816}   # every run records its traini
 EXAMPLES_WT=${EXAMPLES_WT:-/work/bench-examples}   # the examples' results, from the main table's commit
 PARK=${PARK:-/work/parked}
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
+# Each lane's JAX on one thread: two lanes that each spread their matrix products over both cores stall one another
+# (the LVAE rows side by side: 18 s an epoch each with XLA's threads, 10.8 s with one thread a lane). The runs after
+# the lanes have the cores to themselves (and time the main table's speed section) with XLA's default threads.
+LANE_XLA=${LANE_XLA:---xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1}
 
 unpark() {  # worktree table: the parked work folders ($PARK) into the worktree, where it has none
   local from=$PARK/$2/work to=$1/benchmarks/results/$2/work run
@@ -210,8 +214,8 @@ status() {
 
 case "${1:-}" in
   run)
-    { hier_row; lvae_lane 0; ladder_rows; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
-    { lvae_lane 1; rerun_ladder_100; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
+    { export XLA_FLAGS=$LANE_XLA; hier_row; lvae_lane 0; ladder_rows; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
+    { export XLA_FLAGS=$LANE_XLA; lvae_lane 1; rerun_ladder_100; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
     wait
     rerun_main_table > >(sed -u 's/^/[main table] /') 2>&1
     rerun_examples > >(sed -u 's/^/[examples] /') 2>&1 ;;
