@@ -4,6 +4,7 @@ and tabulated at (``environment.commit``), both reachable from HEAD. Two scoring
 only in a worktree and went with it; each is re-created on main (a merged commit: the training commit with the same
 change applied), named beside it (``commit_recreated_as``), and the re-creation is checked by re-scoring."""
 
+import functools
 import json
 import subprocess
 
@@ -24,12 +25,20 @@ def named_commits(value):
     return []
 
 
+@functools.cache
 def reachable(commit):
+    """Whether `commit` is HEAD or an ancestor of it (asked of git once per commit: results name a few many times)."""
     return subprocess.run(["git", "-C", str(REPO), "merge-base", "--is-ancestor", commit, "HEAD"],
                           capture_output=True).returncode == 0
 
 
 DOCUMENTS = sorted(RESULTS.rglob("*.json"))
+
+
+@functools.cache
+def document(path):
+    """A committed JSON document, read once for all the tests that read it."""
+    return json.loads(path.read_text())
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -39,19 +48,19 @@ def git_history():
 
 
 def test_there_are_results_naming_commits():
-    assert sum(bool(named_commits(json.loads(p.read_text()))) for p in DOCUMENTS) > 100
+    assert sum(bool(named_commits(document(p))) for p in DOCUMENTS) > 100
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(RESULTS)))
 def test_every_commit_a_result_names_is_in_the_history(path):
-    lost = [c for c, made in named_commits(json.loads(path.read_text()))
+    lost = [c for c, made in named_commits(document(path))
             if not reachable(c) and not (made and reachable(made))]
     assert lost == [], f"{path.relative_to(REPO)} names commits git cannot find from HEAD"
 
 
 def test_a_run_that_records_its_training_names_both_commits_on_main():
     """Runs trained since `trained_at` existed (tests/test_benchmark.py checks that every new run records it)."""
-    runs = [json.loads(p.read_text()) for p in DOCUMENTS]
+    runs = [document(p) for p in DOCUMENTS]
     for run in (r for r in runs if isinstance(r, dict) and "trained_at" in r):
         assert reachable(run["trained_at"]["commit"]) and reachable(run["environment"]["commit"])
 
@@ -67,7 +76,7 @@ RECHECKS = sorted((RESULTS / "recreated_commits").glob("*.json"))
 def the_committed_run(spec):
     """The committed run of the table `spec` belongs to, with the same row and seed."""
     for path in (RESULTS / f"iwae_protocol_{spec['stages']}stages" / "runs").glob("iwae-*.json"):
-        run = json.loads(path.read_text())
+        run = document(path)
         if all(run["spec"][key] == spec[key] for key in ("row", "seed", "backend", "epochs")):
             return run
     raise LookupError(f"no committed run of {spec['row']!r}, seed {spec['seed']}, {spec['stages']} stages")
@@ -84,7 +93,7 @@ def test_a_recreated_commit_scores_a_committed_run_trained_again_as_the_lost_one
     the same history and figures, digit for digit, as the committed run scored at the lost a6513a2."""
     again = json.loads(path.read_text())
     committed = the_committed_run(again["spec"])
-    recreations = {made for p in DOCUMENTS for _, made in named_commits(json.loads(p.read_text())) if made}
+    recreations = {made for p in DOCUMENTS for _, made in named_commits(document(p)) if made}
     assert again["environment"]["commit"] in recreations
     assert not again["environment"]["uncommitted_changes"]
     for figure in ("neg_elbo", "reconstruction", "kl", "iwae_nll", "active_units", "linear_probe_accuracy"):
