@@ -200,12 +200,14 @@ collect() {
   echo "tabulated; commit the new results and benchmarks/README.md"
 }
 
-status() {
+status() {  # exits 0 (it failed with the result of its last test when the last run it looked at had finished)
   local wt h
   for wt in "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
     for h in "$wt"/benchmarks/results/work/*/history.csv "$wt"/benchmarks/results/*/work/*/history.csv; do
       local run=$(basename "$(dirname "$h")")
-      [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ] && echo "$wt: $run: $(epochs "$(dirname "$h")") epochs done"
+      if [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ]; then
+        echo "$wt: $run: $(epochs "$(dirname "$h")") epochs done"
+      fi
     done
   done
 }

@@ -412,8 +412,8 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
     for c in result["k_sweep"]:
         assert c["x_floor"] == pytest.approx(c["median_epoch_seconds"] / c["floor_seconds"])
     assert "step time against k" in table and "| 3 |" in table
-    # --report-only trains nothing: a run not saved (here: removed) is left out of the table, and so is the speed
-    # section when one of its paired rounds is missing.
+    # --report-only trains nothing: a run not saved (here: removed) is left out of the table, and a row with one of
+    # its paired speed rounds missing is left out of the speed section, which names it; the other rows stay.
     missing = tmp_path / "runs" / f"{spec.slug('iwae', spec.NO_PAIRS, '2stages', 1)}.json"
     missing.unlink()
     next((tmp_path / "runs").glob("iwae-speed-0-ladderae*.json")).unlink()
@@ -421,7 +421,8 @@ def test_quick_iwae_protocol_reports_every_runnable_row_beside_the_paper(tmp_pat
     again = json.loads((tmp_path / "results.json").read_text())
     assert len(again["runs"]) == len(result["runs"]) - 1 and not missing.exists()
     assert {e["row"]: e["seeds"] for e in again["summary"]} == {spec.BASELINE: 2, spec.NO_PAIRS: 1}
-    assert again["speed"] is None and "Training speed" not in (tmp_path / "results.md").read_text()
+    assert [c["row"] for c in again["speed"]] == [spec.BASELINE]
+    assert f"the s/epoch above is its training runs'): `{spec.NO_PAIRS}`." in (tmp_path / "results.md").read_text()
     assert again["k_sweep"] == result["k_sweep"]  # its own rounds, all there
 
 

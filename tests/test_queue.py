@@ -55,3 +55,11 @@ def test_unpark_fills_a_worktree_only_where_it_has_no_run_of_its_own(tmp_path):
     queue(f"unpark {tmp_path / 'wt1'} lvae_paper", tmp_path)
     table = tmp_path / "wt1" / "benchmarks" / "results" / "lvae_paper" / "work"
     assert queue(f"epochs {own}; epochs {table / 'lvae-1'}", tmp_path).split() == ["3", "9"]
+
+
+def test_status_lists_the_unfinished_runs_and_succeeds_after_a_finished_one(tmp_path):
+    work(tmp_path / "wt1", "lvae_paper", "lvae-0", 5)
+    finished = work(tmp_path / "wt2", "lvae_paper", "lvae-1", 2000)
+    (finished.parent.parent / "runs").mkdir()
+    (finished.parent.parent / "runs" / "lvae-1.json").write_text("{}")
+    assert queue("status", tmp_path).splitlines() == [f"{tmp_path / 'wt1'}: lvae-0: 5 epochs done"]
