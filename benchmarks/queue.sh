@@ -159,6 +159,7 @@ park() {  # every unfinished run's work folder to $PARK (carry it to a new machi
       local to=$PARK/$name/work
       mkdir -p "$to"
       for run in "$table"/*/; do
+        [ -d "$run" ] || continue   # an empty work folder (its runs finished): the pattern stays unexpanded
         local dest=$to/$(basename "$run")
         [ "$(epochs "$run")" -gt "$(epochs "$dest")" ] || [ ! -e "$dest" ] || continue
         rm -rf "$dest" && cp -r "$run" "$dest"

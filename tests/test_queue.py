@@ -63,3 +63,9 @@ def test_status_lists_the_unfinished_runs_and_succeeds_after_a_finished_one(tmp_
     (finished.parent.parent / "runs").mkdir()
     (finished.parent.parent / "runs" / "lvae-1.json").write_text("{}")
     assert queue("status", tmp_path).splitlines() == [f"{tmp_path / 'wt1'}: lvae-0: 5 epochs done"]
+
+
+def test_park_passes_over_a_work_folder_whose_runs_all_finished(tmp_path):
+    (tmp_path / "none" / "benchmarks" / "results" / "hierarchical" / "work").mkdir(parents=True)
+    work(tmp_path / "wt1", "lvae_paper", "lvae-0", 7)
+    assert queue("park", tmp_path).strip().endswith("parked in " + str(tmp_path / "parked"))
