@@ -10,12 +10,11 @@
 # Issue 27's lanes, each from worktrees of commits on main (a run JSON names the commit it trained at and the one it
 # was scored at, both reachable from main). Done and committed: the IWAE paper's full protocol, 8 stages, seed 0 of
 # the Keras VAE and of ladderae without pairs (results/iwae_protocol_8stages, trained and scored at cb9eb00 by this
-# queue as it was at d9ed165). Still to run:
-#   1. lane 1: the 10-epoch hierarchical table's one-latent row with the LVAE's batch norm and warm-up (3 seeds, about
-#      half an hour: it completes a table before the 2,000-epoch rows start);
-#   2. one row each lane: the Ladder VAE paper's comparison at its budget (`--protocol lvae`, 2,000 epochs, seed 0):
+# queue as it was at d9ed165); the 10-epoch hierarchical table's one-latent row with the LVAE's batch norm and
+# warm-up (trained and scored at 1c700c4, committed at 2e43376). Still to run:
+#   1. one row each lane: the Ladder VAE paper's comparison at its budget (`--protocol lvae`, 2,000 epochs, seed 0):
 #      the hierarchical VAE with bottom-up inference in lane 1, the Ladder VAE in lane 2;
-#   3. then, the provenance item first: lane 2 trains the Ladder network's 100-label rows again from a commit that
+#   2. then, the provenance item first: lane 2 trains the Ladder network's 100-label rows again from a commit that
 #      records its commits (3 draws, 150 epochs) while lane 1 runs the other 100-label rows (ladder_amlp, Gamma-model,
 #      consistency pairs, one draw at 150 epochs: about as long); once both lanes are done and the cores free (its
 #      speed section is timed), the main table from a commit on main, then the two examples whose results the notes
@@ -36,8 +35,6 @@ PY=${PY:-$MAIN/.venv/bin/python}
 LVAE_COMMIT=${LVAE_COMMIT:-1c700c4}   # the bottom_up kind, --protocol lvae, Lasagne's leaky ReLU slope
 LVAE_WTS=(${LVAE_WT:-/work/bench-lvae-bottom-up} ${LVAE_WT2:-/work/bench-lvae-ladder})
 LVAE_ROWS=("hierarchical VAE, bottom-up" "Ladder VAE")
-HIER_WT=${HIER_WT:-/work/bench-hier}
-HIER_ROW="ladderae, no pairs, 616-308, batch norm + KL warm-up (the LVAE's training)"
 LADDER_WT=${LADDER_WT:-/work/bench-ladder}
 LADDER_COMMIT=${LADDER_COMMIT:-48c3677}   # mnist_ladder.py records its commits
 LADDER_RERUN_WT=${LADDER_RERUN_WT:-/work/bench-ladder-rerun}
@@ -127,11 +124,6 @@ lvae_lane() {  # lane number (0 or 1): its row of the LVAE paper's table, seed 0
     --rows "${LVAE_ROWS[$1]}" --seeds 1
 }
 
-hier_row() {  # the 10-epoch hierarchical table's controlled one-latent row
-  table "$HIER_WT" "$LVAE_COMMIT" "$LVAE_COMMIT" hierarchical --protocol hierarchical --speed-rounds 0 \
-    --rows "$HIER_ROW" --seeds 3 --epochs 10
-}
-
 copy_runs() {  # worktree table: its finished runs (JSON, pictures) where this checkout lacks them or is older
   local from=$1/benchmarks/results/$2 to=$MAIN/benchmarks/results/$2
   [ -d "$from/runs" ] || return 0
@@ -151,7 +143,7 @@ epochs() {  # the epochs a run's work folder holds: its history's lines after th
 park() {  # every unfinished run's work folder to $PARK (carry it to a new machine: the run resumes from it); where two
   # worktrees hold a run (`run` unparks a table's runs into each of its lanes' worktrees), the copy with more epochs
   local wt table run
-  for wt in "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
+  for wt in "${LVAE_WTS[@]}" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
     for table in "$wt"/benchmarks/results/work "$wt"/benchmarks/results/*/work; do   # the main table's, the others'
       [ -d "$table" ] || continue
       local name=$(basename "$(dirname "$table")")
@@ -172,7 +164,6 @@ park() {  # every unfinished run's work folder to $PARK (carry it to a new machi
 collect() {
   local wt
   for wt in "${LVAE_WTS[@]}"; do copy_runs "$wt" lvae_paper; done
-  copy_runs "$HIER_WT" hierarchical
   copy_runs "$LADDER_WT" ladder
   copy_runs "$LADDER_RERUN_WT" ladder
   local results=$MAIN/benchmarks/results
@@ -205,7 +196,7 @@ collect() {
 
 status() {  # exits 0 (it failed with the result of its last test when the last run it looked at had finished)
   local wt h
-  for wt in "${LVAE_WTS[@]}" "$HIER_WT" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
+  for wt in "${LVAE_WTS[@]}" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
     for h in "$wt"/benchmarks/results/work/*/history.csv "$wt"/benchmarks/results/*/work/*/history.csv; do
       local run=$(basename "$(dirname "$h")")
       if [ -e "$h" ] && [ ! -e "$(dirname "$h")/../../runs/$run.json" ]; then
@@ -219,7 +210,7 @@ status() {  # exits 0 (it failed with the result of its last test when the last 
 
 case "${1:-}" in
   run)
-    { export XLA_FLAGS=$LANE_XLA; hier_row; lvae_lane 0; ladder_rows_100; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
+    { export XLA_FLAGS=$LANE_XLA; lvae_lane 0; ladder_rows_100; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
     { export XLA_FLAGS=$LANE_XLA; lvae_lane 1; rerun_ladder_100; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
     wait
     rerun_main_table > >(sed -u 's/^/[main table] /') 2>&1
