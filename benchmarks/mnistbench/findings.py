@@ -65,14 +65,8 @@ def default_results():
 # ----------------------------------------------------------------- formatting (no arithmetic)
 
 
-def nats(pair):
-    """``88.73 ± 0.16``: a mean ± sd at the tables' precision."""
-    return report.fmt(pair)
-
-
-def delta(pair):
-    """``+0.05 ± 0.17``: a paired difference, signed (negative = the first row better)."""
-    return report.signed(pair)
+nats = report.fmt  # ``88.73 ± 0.16``: a mean ± sd at the tables' precision
+delta = report.signed  # ``+0.05 ± 0.17``: a paired difference, signed (negative = the first row better)
 
 
 def signed(values, digits=2):
@@ -191,11 +185,10 @@ def eight_stages(res):
     parts, near = [], []
     for row in (BASELINE, NO_PAIRS):
         (run,) = res.runs(eight, row).values()
-        bound = run["iwae_nll"]
+        bound, (six_mean, six_sd) = run["iwae_nll"], res.summary(six, row)["iwae_nll"]
         near.append(abs(bound - paper) <= 0.5)
         parts.append(f"`{row}` {bound:.2f} nats, {bound - paper:+.2f} from the paper's {paper:.2f} and "
-                     f"{res.summary(six, row)['iwae_nll'][0] - bound:.2f} below its own 6-stage mean, whose seeds "
-                     f"spread {res.summary(six, row)['iwae_nll'][1]:.2f}")
+                     f"{six_mean - bound:.2f} below its own 6-stage mean, whose seeds spread {six_sd:.2f}")
     verdict = ("both within 0.5 nat of it: the protocol reproduces the paper's figure" if all(near) else
                "neither within 0.5 nat of it: the protocol does not reproduce the paper's figure" if not any(near)
                else "one of them within 0.5 nat of it")

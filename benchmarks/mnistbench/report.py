@@ -263,25 +263,36 @@ def _hierarchy_budget(s):
             "NumPy rate). The published figures are at their papers' own budgets, not this one.")
 
 
+def _layered_rows(report, paper, paired_speed):
+    """The rows of a table of models with several latent layers (header first): each row's bound, `paper(row)`'s
+    figure, KL and active units per layer, s/epoch against its own floor; with `paired_speed`, the speed against the
+    baseline and the paired Δ IWAE too (the hierarchical table has a baseline row; the LVAE paper's table its own
+    paired section)."""
+    s, floors = report["settings"], report["floors"]
+    head = ["row", "backend", "params", "budget (epochs x seeds)", "test -ELBO",
+            f"IWAE k={s['iwae_k']}, {s['iwae_images']} digits", "paper", "KL per layer (nats)",
+            "active units per layer", "s/epoch", *(["speed vs baseline (x)"] if paired_speed else []),
+            "floor s/epoch", "x floor", *(["Δ IWAE"] if paired_speed else [])]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for e in report["summary"]:
+        floor_seconds = floors[e["row"]]["floor_seconds"]
+        cells = [e["row"], e["backend"], f"{int(e['parameters'][0]):,}", f"{e['epochs']} x {e['seeds']}",
+                 fmt(e["neg_elbo"]), fmt(e["iwae_nll"]), paper(e["row"]), _per_layer(e, "kl_", 2),
+                 _per_layer(e, "active_units_", 1), fmt(e["median_epoch_seconds"]),
+                 *([fmt(e["speed_vs_baseline"])] if paired_speed else []), f"{floor_seconds:.2f}",
+                 f"{e['median_epoch_seconds'][0] / floor_seconds:.1f}",
+                 *([fmt(e["delta_iwae_nll"])] if paired_speed else [])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def hierarchy_markdown(report):
     """The hierarchical table's results.md: each row with its budget, per-layer KL and active units, paired speed and
     its floor, beside the published figure."""
-    s, floors = report["settings"], report["floors"]
     lines = [f"# The Ladder VAE against one latent on binarised MNIST ({report['date']})", "", _machine_line(report),
-             "", _hierarchy_budget(s), "",
-             f"| row | backend | params | budget (epochs x seeds) | test -ELBO | IWAE k={s['iwae_k']}, {s['iwae_images']} digits "
-             "| paper | KL per layer (nats) | active units per layer | s/epoch | speed vs baseline (x) | floor s/epoch "
-             "| x floor "
-             "| Δ IWAE |", "|" + "---|" * 14]
-    for e in report["summary"]:
-        floor_seconds = floors[e["row"]]["floor_seconds"]
-        lines.append(
-            f"| {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {e['epochs']} x {e['seeds']} "
-            f"| {fmt(e['neg_elbo'])} | {fmt(e['iwae_nll'])} | {PAPER_LVAE if e['row'] == LVAE else PAPER_VAE} "
-            f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {fmt(e['median_epoch_seconds'])} "
-            f"| {fmt(e['speed_vs_baseline'])} | {floor_seconds:.2f} "
-            f"| {e['median_epoch_seconds'][0] / floor_seconds:.1f} | {fmt(e['delta_iwae_nll'])} |")
-    lines += ["", TRAINING_EPOCHS_NOTE]
+             "", _hierarchy_budget(report["settings"]), "",
+             *_layered_rows(report, lambda row: PAPER_LVAE if row == LVAE else PAPER_VAE, paired_speed=True),
+             "", TRAINING_EPOCHS_NOTE]
     return "\n".join(lines + _speed_section(report, "floor: the row's own matmul floor as above")) + "\n"
 
 
@@ -348,19 +359,9 @@ def _lvae_budget(s):
 def lvae_markdown(report):
     """The LVAE paper's protocol's results.md: each row beside the paper's figure (quoted), the paired difference
     Ladder VAE minus bottom-up per seed, the rows' per-layer KL and active units, and their floors and speed."""
-    s, floors = report["settings"], report["floors"]
+    s = report["settings"]
     lines = [f"# The Ladder VAE paper's comparison at its budget ({report['date']})", "", _machine_line(report), "",
-             _lvae_budget(s), "",
-             f"| row | backend | params | budget (epochs x seeds) | test -ELBO | IWAE k={s['iwae_k']}, "
-             f"{s['iwae_images']} digits | paper | KL per layer (nats) | active units per layer | s/epoch "
-             "| floor s/epoch | x floor |", "|" + "---|" * 12]
-    for e in report["summary"]:
-        floor_seconds = floors[e["row"]]["floor_seconds"]
-        lines.append(
-            f"| {e['row']} | {e['backend']} | {int(e['parameters'][0]):,} | {e['epochs']} x {e['seeds']} "
-            f"| {fmt(e['neg_elbo'])} | {fmt(e['iwae_nll'])} | {_paper_lvae_cell(e['row'])} "
-            f"| {_per_layer(e, 'kl_', 2)} | {_per_layer(e, 'active_units_', 1)} | {fmt(e['median_epoch_seconds'])} "
-            f"| {floor_seconds:.2f} | {e['median_epoch_seconds'][0] / floor_seconds:.1f} |")
+             _lvae_budget(s), "", *_layered_rows(report, _paper_lvae_cell, paired_speed=False)]
     paired = report.get("paired") or {}
     seeds = sorted({seed for figure in paired.values() for seed in figure["per_seed"]})
     if seeds:
