@@ -15,6 +15,7 @@ from keras import ops
 from matplotlib.figure import Figure
 
 import ladderae
+from ladderae import graph
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -28,9 +29,15 @@ collect_ignore_glob = ["_*.py"]
 # and messages, a fresh process loading a file) runs on TensorFlow only: what it calls is tested on both backends unit
 # by unit (gradients, save and load, identical predictions), and JAX would compile each script afresh. One training
 # CLI run per model family (own images) and the CLI's log-line check run on both.
-script_on_one_backend = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow", reason="a script of the public API: run on TensorFlow, see conftest.py"
-)
+def only_on(backend, reason):
+    """Skip a test on the other backend, saying why one pass covers it."""
+    return pytest.mark.skipif(keras.backend.backend() != backend, reason=reason)
+
+
+script_on_one_backend = only_on("tensorflow", "a script of the public API: run on TensorFlow, see conftest.py")
+# A benchmark protocol's --quick run, end to end: its code is the same on both backends, and an eager JAX run would
+# compile every operation anew (minutes here); the models' JAX paths are tested in their own tests.
+quick_protocol_on_tensorflow = only_on("tensorflow", "a protocol's --quick run: on TensorFlow, see conftest.py")
 
 
 def numpy(x):
@@ -74,6 +81,16 @@ def compile_and_fit(model, x, optimizer="adam", **fit_kwargs):
     """Compile with `optimizer` and fit on x without targets (one epoch of batches of 8 unless told); the History."""
     model.compile(optimizer=optimizer)
     return model.fit(x, **({"batch_size": 8, "epochs": 1, "verbose": 0} | fit_kwargs))
+
+
+def trained_and_reloaded(model, x, path):
+    """Fit `model` one epoch on x (batches of 16), save it to `path` and load it back (safe mode): the copy, whose
+    graph and outputs the caller compares with the model's."""
+    compile_and_fit(model, x, batch_size=16)
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert graph.graphs_equal(restored.graph, model.graph)
+    return restored
 
 
 def check_png(fig, path):

@@ -7,24 +7,22 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, only_on
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import mnist_vs_vae  # noqa: E402
 from mnistbench import floor, plan, report, run, spec  # noqa: E402
 from mnistbench.schedule import StagedLearningRate, stage_epochs  # noqa: E402
 
-quick_only_on_tensorflow = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="--quick runs the main table's TensorFlow baseline rows in-process; the benchmark drives both backends "
+quick_only_on_tensorflow = only_on(
+    "tensorflow",
+    "--quick runs the main table's TensorFlow baseline rows in-process; the benchmark drives both backends "
     "itself, so one pass (the TensorFlow one) covers it",
 )
-jax_code_once = pytest.mark.skipif(
-    keras.backend.backend() != "jax", reason="hand-written JAX, whatever Keras' backend: one pass (the JAX one) covers it"
-)
+jax_code_once = only_on("jax", "hand-written JAX, whatever Keras' backend: one pass (the JAX one) covers it")
 # The runner's resume (work folders, epoch log, noise state) is Python whatever the backend; the long runs train on
 # JAX (the queue's backend), and the library's own exact resume is tested on both backends (tests/test_resume.py).
-on_the_queues_backend = pytest.mark.skipif(keras.backend.backend() != "jax", reason="the long runs train on JAX")
+on_the_queues_backend = only_on("jax", "the long runs train on JAX")
 
 
 # ------------------------------------------------------------------ the learning-rate stages

@@ -7,7 +7,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import REPO, bits
+from conftest import REPO, bits, only_on, quick_protocol_on_tensorflow
 
 import ladderae
 from ladderae import evaluate, evaluate_hierarchy
@@ -17,14 +17,9 @@ import mnist_vs_vae  # noqa: E402
 from mnistbench import floor, plan, run, spec  # noqa: E402
 
 ROWS = [spec.BASELINE, spec.NO_PAIRS, spec.MATCHED, spec.MATCHED_AS_LVAE, spec.LVAE]
-sizes_on_tensorflow = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="parameter counts and matmul shapes do not depend on the backend; building the full LVAE takes 14 s on JAX",
-)
-quick_only_on_tensorflow = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="an eager JAX run compiles every operation anew (a minute here); the protocol's code is the same on both "
-    "backends, and the LVAE's JAX path is tested in test_stochastic*",
+sizes_on_tensorflow = only_on(
+    "tensorflow",
+    "parameter counts and matmul shapes do not depend on the backend; building the full LVAE takes 14 s on JAX",
 )
 
 
@@ -175,7 +170,7 @@ def test_report_of_one_latent_has_no_layer_figures():
 # ------------------------------------------------------------------ --quick end to end
 
 
-@quick_only_on_tensorflow
+@quick_protocol_on_tensorflow
 def test_quick_hierarchical_table_writes_each_layer_beside_the_paper(tmp_path, data_root):
     argv = ["--quick", "--protocol", "hierarchical", "--out", str(tmp_path), "--data-dir", str(data_root),
             "--rows", spec.BASELINE, spec.LVAE]

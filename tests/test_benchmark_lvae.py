@@ -8,7 +8,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, only_on, quick_protocol_on_tensorflow
 from keras import ops
 
 import ladderae
@@ -22,14 +22,9 @@ from mnistbench.clipping import ClippedAdam  # noqa: E402
 ROWS = [spec.LVAE_PAPER_BOTTOM_UP, spec.LVAE_PAPER_LADDER]
 KINDS = {spec.LVAE_PAPER_BOTTOM_UP: "bottom_up", spec.LVAE_PAPER_LADDER: "stochastic"}
 TRAIN, TEST = 60_000, 10_000  # MNIST's: the reference trains on all 60,000 (train + valid, run_models.py 401)
-full_size_on_tensorflow = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="building the full 10-layer models takes about 13 s each on JAX; the tiny twin below runs on both",
-)
-quick_only_on_tensorflow = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="an eager JAX run compiles every operation anew (minutes here); the protocol's code is the same on both "
-    "backends, and the pair kinds' JAX paths are tested in their own tests",
+full_size_on_tensorflow = only_on(
+    "tensorflow",
+    "building the full 10-layer models takes about 13 s each on JAX; the tiny twin below runs on both",
 )
 
 
@@ -207,7 +202,7 @@ def test_the_papers_figures_are_quoted_strings_never_numbers():
 # ------------------------------------------------------------------ --quick end to end
 
 
-@quick_only_on_tensorflow
+@quick_protocol_on_tensorflow
 def test_quick_lvae_protocol_writes_the_table_beside_the_paper_with_the_paired_difference(tmp_path, data_root):
     argv = ["--quick", "--protocol", "lvae", "--out", str(tmp_path), "--data-dir", str(data_root)]
     assert mnist_vs_vae.main(argv) == 0

@@ -2,14 +2,13 @@
 
 import math
 
-import keras
 import numpy as np
 import pytest
-from conftest import bits, check_png, fixed_weights, gradients, numpy
+from conftest import bits, check_png, fixed_weights, gradients, numpy, trained_and_reloaded
 from keras import ops
 
 import ladderae
-from ladderae import evaluate_hierarchy, graph, latents, plots
+from ladderae import evaluate_hierarchy, latents, plots
 from ladderae.evaluation import hierarchy as hierarchy_lib
 from ladderae.nn.context import WalkContext
 
@@ -140,11 +139,7 @@ def test_the_iwae_objective_draws_every_latent_per_copy_as_a_repeated_batch_woul
 def test_saves_and_loads_with_identical_deterministic_outputs(tmp_path):
     model = hvae(batch_norm=True, pair_kind=["bottom_up", "consistency", "bottom_up"], latent_dim=[5, 3])
     assert model.network.latents == ["z1"] and "pair_e2_d2" in model.term_names
-    model.compile(optimizer="adam")
-    model.fit(X, batch_size=16, epochs=1, verbose=0)
-    model.save(tmp_path / "hvae.keras")
-    restored = keras.saving.load_model(tmp_path / "hvae.keras")
-    assert graph.graphs_equal(restored.graph, model.graph)
+    restored = trained_and_reloaded(model, X, tmp_path / "hvae.keras")
     assert restored.graph.edges["e1", "d1"] == {"kind": "pair", "pair_kind": "bottom_up", "units": 5}
     for name, codes in model.encode(X).items():
         np.testing.assert_array_equal(restored.encode(X)[name], codes)

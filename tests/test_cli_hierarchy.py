@@ -4,6 +4,7 @@ import json
 
 import keras
 import pytest
+from conftest import only_on
 
 import ladderae
 from ladderae import cli
@@ -45,9 +46,8 @@ def test_a_list_without_stochastic_pairs_is_an_error_naming_the_flag(tmp_path, c
     assert exit_info.value.code == 2 and "--latent-dim" in message and "\n" not in message, message
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                    reason="the command's code is the same on both backends and its scoring is tested on JAX in "
-                    "test_benchmark_hierarchy; on JAX this run compiles every eager operation (18 s here)")
+@only_on("tensorflow", "the command's code is the same on both backends and its scoring is tested on JAX in "
+         "test_benchmark_hierarchy; on JAX this run compiles every eager operation (18 s here)")
 def test_evaluate_scores_a_saved_hierarchy_per_layer(tmp_path, data_root):
     model = ladderae.LadderAE(input_shape=(28, 28, 1), encoder=[8, 6], latent_dim=[4, 2], pair_kind="stochastic",
                               batch_norm=True, seed=0)
