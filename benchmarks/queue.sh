@@ -19,12 +19,12 @@
 #      consistency pairs, one draw at 150 epochs: about as long); once both lanes are done and the cores free (its
 #      speed section is timed), the main table from a commit on main, then the two examples whose results the notes
 #      cite (the conv VAE's manifold, the diamonds table); last, the 1,000- and all-label rows at 150 epochs.
-# A sitting ends with a hard stop, and the next one may start on a new machine, worktrees and all else outside the
-# repository gone (2026-12-08: the LVAE rows' 485 and 225 epochs were lost so, with the copies parked beside them).
-# So before a stop `park` copies every unfinished run's work folder (backup, epoch log, training commit) into the
-# repository, $PARK/<table>/work/ (default benchmarks/parked/, about 25 MB a run: weights and Adam's moments, the least
-# an exact resume needs), to be committed; `run` copies parked work into a new worktree before it trains, so the run
-# resumes from its last parked epoch, and `collect` deletes the parked copy of every run it collects.
+# A sitting ends with a hard stop; the worktrees outlive it on this machine, not on a new one (2026-12-08: a new
+# machine, the LVAE rows' 485 and 225 epochs lost with their worktrees and parked copies; both started again). For a
+# move to another one, `park` copies every unfinished run's work folder (backup, epoch log, training commit) to
+# $PARK/<table>/work/ (default /work/parked, outside the repository: a run's state is 25 MB of weights and Adam's
+# moments, the least an exact resume needs, and no file over 2 MB is committed), to be carried over; `run` copies
+# parked work into a new worktree before it trains, so the run resumes from its last parked epoch.
 # The seconds per epoch of runs trained side by side are not speed figures: each table's speed section is timed with
 # the cores free (the 8-stage table takes the 4-stage folder's, the stage count does not change a step).
 #
@@ -43,8 +43,7 @@ LADDER_RERUN_WT=${LADDER_RERUN_WT:-/work/bench-ladder-rerun}
 MAIN_TABLE_WT=${MAIN_TABLE_WT:-/work/bench-main-table}
 MAIN_TABLE_COMMIT=${MAIN_TABLE_COMMIT:-f6b8816}   # every run records its training and scoring commits
 EXAMPLES_WT=${EXAMPLES_WT:-/work/bench-examples}   # the examples' results, from the main table's commit
-PARK=${PARK:-$MAIN/benchmarks/parked}
-RESULTS=${RESULTS:-$MAIN/benchmarks/results}   # where `collect` puts what the worktrees finished
+PARK=${PARK:-/work/parked}
 export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3 LADDERAE_DATA=${LADDERAE_DATA:-/work/shared/data}
 # Each lane's JAX on one thread: two lanes that each spread their matrix products over both cores stall one another
 # (the LVAE rows side by side: 18 s an epoch each with XLA's threads, 10.8 s with one thread a lane). The runs after
@@ -143,7 +142,7 @@ epochs() {  # the epochs a run's work folder holds: its history's lines after th
   echo $((lines > 1 ? lines - 1 : 0))
 }
 
-park() {  # every unfinished run's work folder to $PARK (commit it: on a new machine the run resumes from it); where two
+park() {  # every unfinished run's work folder to $PARK (carry it to a new machine: the run resumes from it); where two
   # worktrees hold a run (`run` unparks a table's runs into each of its lanes' worktrees), the copy with more epochs
   local wt table run
   for wt in "${LVAE_WTS[@]}" "$LADDER_WT" "$LADDER_RERUN_WT" "$MAIN_TABLE_WT"; do
@@ -164,26 +163,12 @@ park() {  # every unfinished run's work folder to $PARK (commit it: on a new mac
   echo "parked in $PARK"
 }
 
-drop_parked() {  # the parked copies of the runs collected into this checkout: a run JSON of the same name, trained at
-  # the parked copy's commit (the main table's rerun keeps the names of the runs it replaces, trained elsewhere)
-  local run
-  for run in "$PARK"/work/*/ "$PARK"/*/work/*/; do
-    [ -e "$run/trained_at.json" ] || continue
-    local table=$(dirname "$(dirname "$run")")
-    local json=$RESULTS${table#"$PARK"}/runs/$(basename "$run").json
-    [ -e "$json" ] || continue
-    "$PY" -c 'import json, sys; parked, run = (json.load(open(p)) for p in sys.argv[1:])
-sys.exit(parked["commit"] != run.get("trained_at", {}).get("commit"))' "$run/trained_at.json" "$json" && rm -rf "$run"
-  done
-  return 0
-}
-
 collect() {
   local wt
   for wt in "${LVAE_WTS[@]}"; do copy_runs "$wt" lvae_paper; done
   copy_runs "$LADDER_WT" ladder
   copy_runs "$LADDER_RERUN_WT" ladder
-  local results=$RESULTS
+  local results=$MAIN/benchmarks/results
   local paused
   paused=$(pgrep -f -- '--_run' | tr '\n' ' ' || true)
   if [ -n "$paused" ]; then
@@ -207,7 +192,6 @@ collect() {
     cp "$EXAMPLES_WT/benchmarks/results/$name/results.json" "$results/$name/"
     for png in "$results/$name"/*.png; do cp "$EXAMPLES_WT/benchmarks/results/$name/$(basename "$png")" "$png"; done
   done
-  drop_parked
   "$PY" findings.py   # benchmarks/README.md's generated figures from the new JSON
   echo "tabulated; commit the new results and benchmarks/README.md"
 }

@@ -1,8 +1,5 @@
 """benchmarks/queue.sh's bookkeeping, sourced into bash: how many epochs a run's work folder holds, that `park`
-keeps, of two copies of a run, the one with more epochs, that `unpark` never overwrites a worktree's own run, and that
-`drop_parked` deletes a parked copy once the run it resumes is collected, and no other."""
-
-import json
+keeps, of two copies of a run, the one with more epochs, and `unpark` never overwrites a worktree's own run."""
 
 import os
 import subprocess
@@ -74,18 +71,3 @@ def test_park_passes_over_a_work_folder_whose_runs_all_finished(tmp_path):
     work(tmp_path / "wt1", "lvae_paper", "lvae-0", 7)
     assert queue("park", tmp_path).strip().endswith("parked in " + str(tmp_path / "parked"))
 
-
-def test_drop_parked_deletes_a_parked_copy_once_its_run_is_collected_from_the_same_training_commit(tmp_path):
-    commit = "1c700c45e22707011745d3f7c8c4bcdedcb8a881"
-    for table, run, trained in (("lvae_paper", "done", commit), ("lvae_paper", "renamed", "0" * 40),
-                                ("lvae_paper", "running", commit), (".", "main-done", commit)):
-        folder = tmp_path / "parked" / table / "work" / run
-        folder.mkdir(parents=True)
-        (folder / "trained_at.json").write_text(json.dumps({"commit": trained}))
-    for table, run in (("lvae_paper", "done"), ("lvae_paper", "renamed"), (".", "main-done")):
-        runs = tmp_path / "results" / table / "runs"
-        runs.mkdir(parents=True, exist_ok=True)  # "renamed": a run of that name trained at another commit than the
-        (runs / f"{run}.json").write_text(json.dumps({"trained_at": {"commit": commit}}))  # parked one (a rerun's)
-    queue(f"RESULTS={tmp_path / 'results'} drop_parked", tmp_path)
-    left = {p.name for p in (tmp_path / "parked").glob("**/work/*")}
-    assert left == {"renamed", "running"}
