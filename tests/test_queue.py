@@ -12,7 +12,7 @@ def queue(script, tmp_path):
     """Run `script` in bash after sourcing the queue with its worktrees and park folder under `tmp_path`."""
     env = {**os.environ, "PARK": str(tmp_path / "parked"), "LVAE_WT": str(tmp_path / "wt1"),
            "LVAE_WT2": str(tmp_path / "wt2"), "LADDER_WT": str(tmp_path / "none"),
-           "MAIN_TABLE_WT": str(tmp_path / "none")}
+           "LADDER_RERUN_WT": str(tmp_path / "none"), "MAIN_TABLE_WT": str(tmp_path / "none")}
     done = subprocess.run(["bash", "-c", f"source benchmarks/queue.sh && {script}"], cwd=REPO, env=env,
                           capture_output=True, text=True, check=True)
     return done.stdout
@@ -70,4 +70,3 @@ def test_park_passes_over_a_work_folder_whose_runs_all_finished(tmp_path):
     (tmp_path / "none" / "benchmarks" / "results" / "ladder" / "work").mkdir(parents=True)
     work(tmp_path / "wt1", "lvae_paper", "lvae-0", 7)
     assert queue("park", tmp_path).strip().endswith("parked in " + str(tmp_path / "parked"))
-
