@@ -193,6 +193,14 @@ def test_the_paired_difference_is_the_ladder_minus_bottom_up_seed_by_seed():
     assert paired["neg_elbo"]["per_seed"] == {0: -1.0, 1: -0.5}
 
 
+def test_the_training_epochs_note_points_to_a_speed_section_only_where_there_is_one():
+    # the queue trains the LVAE rows with --speed-rounds 0: their table must not promise timings it lacks
+    assert report._training_epochs_note({"speed": []}).endswith("no row of this table was timed with the cores "
+                                                                 "free (`--speed-rounds 0`).")
+    assert report._training_epochs_note({"speed": [{"row": "r"}]}).endswith("a speed section times the rows with "
+                                                                             "the cores free.")
+
+
 def test_the_papers_figures_are_quoted_strings_never_numbers():
     assert set(report.PAPER_LVAE_PROTOCOL) == set(ROWS)
     for quoted in report.PAPER_LVAE_PROTOCOL.values():

@@ -84,8 +84,11 @@ def summarize(results):
 
 
 # Under a table whose s/epoch comes from its training runs: those ran beside other jobs more often than not.
-TRAINING_EPOCHS_NOTE = ("s/epoch and x floor above: the training runs' own epochs, however loaded the machine was then "
-                        "(not speed figures); a speed section times the rows with the cores free.")
+def _training_epochs_note(report):
+    """What the s/epoch of a table's rows is: its training runs' (not a speed figure), and where the speed is."""
+    return ("s/epoch and x floor above: the training runs' own epochs, however loaded the machine was then (not speed "
+            "figures); " + ("a speed section times the rows with the cores free." if report.get("speed") else
+                            "no row of this table was timed with the cores free (`--speed-rounds 0`)."))
 
 
 def _layer_figures(result):
@@ -213,7 +216,7 @@ def protocol_markdown(report):
             f"| {fmt(e['delta_iwae_nll'])} |")
     for message in report["skipped"]:
         lines.append(f"\nNot run: {message}.")
-    lines += ["", TRAINING_EPOCHS_NOTE]
+    lines += ["", _training_epochs_note(report)]
     return "\n".join(lines + _speed_section(report, "floor: the row's own, as above (k samples: z and the decoder "
                                                     "k times)") + _k_sweep_section(report)) + "\n"
 
@@ -292,7 +295,7 @@ def hierarchy_markdown(report):
     lines = [f"# The Ladder VAE against one latent on binarised MNIST ({report['date']})", "", _machine_line(report),
              "", _hierarchy_budget(report["settings"]), "",
              *_layered_rows(report, lambda row: PAPER_LVAE if row == LVAE else PAPER_VAE, paired_speed=True),
-             "", TRAINING_EPOCHS_NOTE]
+             "", _training_epochs_note(report)]
     return "\n".join(lines + _speed_section(report, "floor: the row's own matmul floor as above")) + "\n"
 
 
@@ -380,6 +383,6 @@ def lvae_markdown(report):
                           for row, q in PAPER_LVAE_PROTOCOL.items() if q is None) + "."]
     for message in report.get("skipped", []):
         lines.append(f"\nNot run: {message}.")
-    lines += ["", TRAINING_EPOCHS_NOTE]
+    lines += ["", _training_epochs_note(report)]
     return "\n".join(lines + _speed_section(report, "floor: the row's own matmul floor as above",
                                             baseline=f"the {spec.LVAE_PAPER_BOTTOM_UP} row")) + "\n"
