@@ -4,6 +4,7 @@
 # what is on disk (finished runs are skipped, unfinished ones resume from their last finished epoch).
 #
 #   nohup benchmarks/queue.sh run > /work/queue.log 2>&1 &   # train and score everything below, in two lanes
+#                                                            # (on a new machine, installing .venv first)
 #   benchmarks/queue.sh status                               # the runs in progress (not finished), epochs done
 #   benchmarks/queue.sh collect                              # finished runs into this checkout, tabulated here
 #   benchmarks/queue.sh park                                 # before a stop: unfinished runs' state, kept aside
@@ -212,6 +213,9 @@ status() {  # exits 0 (it failed with the result of its last test when the last 
 
 case "${1:-}" in
   run)
+    if [ ! -x "$PY" ]; then   # a new machine: the environment CI installs (the README's test command), then train
+      python3 -m venv "$MAIN/.venv" && "$MAIN/.venv/bin/pip" install -q --no-compile -e "$MAIN[dev]"
+    fi
     { export XLA_FLAGS=$LANE_XLA; lvae_lane 0; ladder_rows_100; } > >(sed -u 's/^/[lane 1] /') 2>&1 &
     { export XLA_FLAGS=$LANE_XLA; lvae_lane 1; rerun_ladder_100; } > >(sed -u 's/^/[lane 2] /') 2>&1 &
     wait
