@@ -35,10 +35,10 @@ def is_number(value):
 
 
 def check_positive_int(name, value):
-    """`value`, or a ValueError naming `name` if it is not a positive integer."""
-    if not is_positive_int(value):
+    """`value` as an int, or a ValueError naming `name` if it is not an integer >= 1 (Python or NumPy, not a bool)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
+    return int(value)
 
 
 def check_non_negative_int(name, value):

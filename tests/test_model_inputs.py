@@ -32,10 +32,10 @@ REFUSED = {
     "evaluate_empty": (lambda m: m.evaluate(X[:0], verbose=0), "no examples"),
     "evaluate_with_targets": (lambda m: m.evaluate(X, X, verbose=0), r"evaluate\(x\) with no targets"),
     "predict_wrong_width": (lambda m: m.predict(uniform((8, 5)), verbose=0), r"examples of shape \(5,\)"),
-    "encode_empty": (lambda m: m.encode(X[:0]), "`x` has no rows"),
+    "encode_empty": (lambda m: m.encode(X[:0]), "`x` has no examples"),
     "decode_empty": (lambda m: m.decode(np.zeros((0, 2), "float32")), r"latent codes|`z` has no rows"),
     "decode_wrong_width": (lambda m: m.decode(np.zeros((3, 5), "float32")), r"width latent_dim=2.*\(3, 5\)"),
-    "reconstruct_empty": (lambda m: m.reconstruct(X[:0]), "`x` has no rows"),
+    "reconstruct_empty": (lambda m: m.reconstruct(X[:0]), "`x` has no examples"),
     "activations_wrong_width": (lambda m: m.activations(uniform((3, 4))), r"examples of shape \(4,\)"),
     "posterior_batch_size": (lambda m: m.posterior(X, batch_size=0), "batch_size"),
 }

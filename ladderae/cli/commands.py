@@ -256,8 +256,9 @@ def _evaluate_autoencoder(args, model, trained, out):
         raise CommandError("--k" if args.k is not None else "--iwae-images",
                            f"{args.model} is deterministic (no posterior): it has no IWAE bound. Leave the flag out.")
     if model.variational:
-        numbers = evaluate.report(model, x_test, data.y_test, x_train, y_train, k=args.k or _IWAE_K,
-                                  iwae_images=args.iwae_images, seed=args.seed, verbose=1)
+        probes = (data.y_test, x_train, y_train) if data.y_test is not None and y_train is not None else ()
+        numbers = evaluate.report(model, x_test, *probes, k=args.k or _IWAE_K, iwae_images=args.iwae_images,
+                                  seed=args.seed, verbose=1)
     else:  # no ELBO without a posterior: the loss terms, and the pair residuals
         numbers = model.evaluate(x_test, batch_size=1000, verbose=0, return_dict=True)
         numbers = {k: float(v) for k, v in numbers.items()}

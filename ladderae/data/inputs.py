@@ -29,12 +29,13 @@ def _is_array(x):
     return isinstance(x, (np.ndarray, list)) or (hasattr(x, "shape") and hasattr(x, "dtype") and not hasattr(x, "take"))
 
 
-def check_examples(model, x, name="x"):
-    """Refuse `x` (an array, tensor or PyDataset) by name unless every example fits `model` and its likelihood."""
+def check_examples(model, x, name="x", support=True):
+    """Refuse `x` (an array, tensor or PyDataset) by name unless every example fits `model`: its shape, numbers,
+    all finite, and (with `support`: what the model trains and scores on) values its likelihood can score."""
     if not _is_array(x):
         batch = _first_batch(x)
         if batch is not None:
-            check_examples(model, batch, f"{name} (its first batch)")
+            check_examples(model, batch, f"{name} (its first batch)", support)
         return
     x = np.asarray(x)
     shape = model.graph.graph["input_shape"]
@@ -44,7 +45,8 @@ def check_examples(model, x, name="x"):
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise ValueError(f"`{name}` must be numeric. Received: {name} of dtype {x.dtype}.")
     check_all_finite(name, x)
-    model.likelihood.check_support(x, name)
+    if support:
+        model.likelihood.check_support(x, name)
 
 
 def shape_error(model, got, name="x"):

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ladderae.checks import check_bool, check_non_negative_int
+from ladderae.checks import check_bool, check_non_negative_int, check_positive_int
 from ladderae.data.mnist import _check_unit_interval
 
 __all__ = ["EpochOrdered", "DynamicBinarization", "ShuffledArrays", "EpochSync", "dynamic_binarization", "batched"]
@@ -44,7 +44,7 @@ class EpochOrdered(keras.utils.PyDataset):
     def __init__(self, rows, batch_size, seed, shuffle, **kwargs):
         super().__init__(**kwargs)
         self.rows = rows
-        self.batch_size = _check_batch_size(batch_size)
+        self.batch_size = check_positive_int("batch_size", batch_size)
         self.seed, self.shuffle = check_non_negative_int("seed", seed), check_bool("shuffle", shuffle)
         self._synced = False  # True once EpochSync keys the draws: then Keras reordering the batches is worth a word
         self._start_epoch(0)
@@ -240,16 +240,9 @@ def _tensorflow():
     return tf
 
 
-def _check_batch_size(batch_size):
-    is_int = isinstance(batch_size, (int, np.integer))
-    if not is_int or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
-    return int(batch_size)
-
-
 def _batches(x, batch_size, shuffle, seed, drop_remainder=False):
     """Optionally shuffled (anew each epoch) batches of the array ``x``."""
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_positive_int("batch_size", batch_size)
     tf = _tensorflow()
     ds = tf.data.Dataset.from_tensor_slices(x)
     if shuffle:

@@ -21,7 +21,7 @@ from ladderae.nn.context import WalkContext
 from ladderae.graph import build as graph_lib
 from ladderae.nn import latents
 from ladderae.evaluation import streaming
-from ladderae.checks import check_positive_int
+from ladderae.checks import check_non_negative, check_non_negative_int, check_positive_int
 from ladderae.nn.compiled import compiled
 from ladderae.evaluation.scores import ACTIVE_THRESHOLD, checked_examples
 
@@ -72,6 +72,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     model._require_variational("iwae_nll")
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
+    check_non_negative_int("seed", seed)
     x = checked_examples(model, x, "evaluate_hierarchy.iwae_nll")
     log_weights = compiled(model, _log_weights)
 
@@ -86,6 +87,7 @@ def elbo(model, x, seed=0, batch_size=1000):
     model._require_variational("elbo")
     x = checked_examples(model, x, "evaluate_hierarchy.elbo")
     check_positive_int("batch_size", batch_size)
+    check_non_negative_int("seed", seed)
     recon, kl = np.empty(len(x)), {}
     for start, stop in streaming.chunks(len(x), batch_size):
         rngs = [np.random.default_rng([seed, i]) for i in range(start, stop)]
@@ -101,6 +103,7 @@ def elbo(model, x, seed=0, batch_size=1000):
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """{latent: number of units whose posterior mean has variance above `threshold` across `x`}, the top ``z`` last."""
     model._require_variational("active_units")
+    check_non_negative("threshold", threshold)
     codes = model.encode(checked_examples(model, x, "evaluate_hierarchy.active_units"))
     codes = codes if isinstance(codes, dict) else {graph_lib.LATENT: codes}
     return {name: int(np.sum(values.var(axis=0) > threshold)) for name, values in codes.items()}

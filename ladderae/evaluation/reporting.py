@@ -3,7 +3,7 @@ VAE) scored over all its layers by `ladderae.evaluation.hierarchy`."""
 
 import numpy as np
 
-from ladderae.checks import check_positive_int
+from ladderae.checks import check_positive_int, check_rows
 from ladderae.evaluation import hierarchy as evaluate_hierarchy
 from ladderae.evaluation.scores import active_units, elbo, iwae_nll, knn_accuracy, linear_probe, pair_residuals
 from ladderae.nn import latents
@@ -51,11 +51,17 @@ def report(model, x_test, y_test=None, x_train=None, y_train=None, k=5000, iwae_
     ``kl_<latent>`` and ``active_units_<latent>`` per layer; its probes read
     every layer's posterior means.
     """
+    x_test = check_rows("x_test", x_test)
+    probes = {"y_test": y_test, "x_train": x_train, "y_train": y_train}
+    missing = [name for name, value in probes.items() if value is None]
+    if 0 < len(missing) < len(probes):  # the probes need all three; some given means they were meant to run
+        raise ValueError(f"The probes read y_test, x_train and y_train together: pass {', '.join(missing)} too, or "
+                         "none of the three to skip the probes.")
     n_iwae = len(x_test) if iwae_images is None else min(check_positive_int("iwae_images", iwae_images), len(x_test))
     scores = _hierarchy_scores if _is_hierarchy(model) else _one_latent_scores
     out = scores(model, x_test, x_test[:n_iwae], k, seed, verbose)
     out.update(iwae_k=k, iwae_images=n_iwae)
-    if y_test is not None and x_train is not None and y_train is not None:
+    if not missing:
         train_codes, test_codes = _codes(model, x_train), _codes(model, x_test)
         out["linear_probe_accuracy"] = linear_probe(train_codes, y_train, test_codes, y_test)
         out["knn_accuracy"] = knn_accuracy(train_codes, y_train, test_codes, y_test)

@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 from ladderae.evaluation import streaming
-from ladderae.checks import check_positive_int, check_rows
+from ladderae.checks import check_non_negative, check_non_negative_int, check_positive_int, check_rows
 from ladderae.nn.compiled import compiled
 
 __all__ = ["elbo", "iwae_nll", "active_units", "linear_probe", "knn_accuracy", "pair_residuals", "ACTIVE_THRESHOLD"]
@@ -76,11 +76,12 @@ def _log_weights(model, inputs):
 
 
 def elbo(model, x, seed=0, batch_size=1000):
-    """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example."""
+    """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example (`seed`: an integer
+    >= 0, or None for a fresh draw)."""
     _require_variational(model, "elbo")
     x = checked_examples(model, x, "elbo")
     check_positive_int("batch_size", batch_size)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(None if seed is None else check_non_negative_int("seed", seed))
     mean, log_var = model.posterior(x)
     recon = np.empty(len(x))
     for start, stop in streaming.chunks(len(x), batch_size):
@@ -106,6 +107,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     _require_variational(model, "iwae_nll")
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
+    check_non_negative_int("seed", seed)  # example i's draws come from (seed, i): the estimate is reproducible
     x = checked_examples(model, x, "iwae_nll")
     mean, log_var = model.posterior(x)
     log_weights = compiled(model, _log_weights)
@@ -124,6 +126,7 @@ ACTIVE_THRESHOLD = 0.01
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """Number of latent units whose posterior mean has variance above `threshold` across `x`, and the variances."""
     _require_variational(model, "active_units")
+    check_non_negative("threshold", threshold)
     variances = model.posterior(checked_examples(model, x, "active_units"))[0].var(axis=0)
     return int(np.sum(variances > threshold)), variances
 
@@ -141,6 +144,7 @@ def linear_probe(train_features, train_labels, test_features, test_labels, l2=1e
     """
     xtr, train_labels, xte, test_labels = _probe_inputs(train_features, train_labels, test_features, test_labels,
                                                         "float64")
+    l2, steps = check_non_negative("l2", l2), check_positive_int("steps", steps)
     xtr, xte = np.hstack([xtr, np.ones((len(xtr), 1))]), np.hstack([xte, np.ones((len(xte), 1))])
     classes = np.unique(train_labels)
     onehot = (train_labels[:, None] == classes[None, :]).astype("float64")

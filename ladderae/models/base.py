@@ -121,7 +121,8 @@ class GraphModel(SavedNoiseState, keras.Model):
         x, y = self.check_data("fit", x, y, kwargs.get("sample_weight"), kwargs.get("validation_data"))
         kwargs["callbacks"] = stop_on_nan(kwargs.get("callbacks"))
         if self._shuffles_itself(x, y, kwargs):
-            x, y = pipeline.ShuffledArrays(x, y, kwargs.pop("batch_size", None) or 32, seed=self.seed), None
+            batch_size = kwargs.pop("batch_size", None)  # Keras' default where none is given; 0 is refused, not 32
+            x, y = pipeline.ShuffledArrays(x, y, 32 if batch_size is None else batch_size, seed=self.seed), None
             kwargs["shuffle"] = False
         if hasattr(x, "set_epoch"):  # draws each epoch from (seed, epoch): keyed to the step count, resumes exactly
             kwargs["callbacks"] = keyed_to_steps(x, kwargs["callbacks"])

@@ -40,19 +40,22 @@ class HierarchyMethods:
         """
         if not self.network.latents:
             return super().encode(x, sample=sample, batch_size=batch_size)
+        checks.check_bool("sample", sample)
         names = [*self.network.latents, graph_lib.LATENT]
 
         def codes(batch):
             out = self._full_walk(batch, sample)
             return {name: out[name] for name in names}
 
-        return self._batched(codes, x, batch_size)
+        return self._batched(codes, self._examples(x), batch_size)
 
     def reconstruct(self, x, sample=False, batch_size=1024):
         """Mean of p(x | z) through every layer's posterior (means unless `sample`), in the input's shape."""
         if not self.network.latents:
             return super().reconstruct(x, sample=sample, batch_size=batch_size)
-        return self._batched(lambda b: self._mean_of(self._full_walk(b, sample)[graph_lib.OUTPUT]), x, batch_size)
+        checks.check_bool("sample", sample)
+        return self._batched(lambda b: self._mean_of(self._full_walk(b, sample)[graph_lib.OUTPUT]), self._examples(x),
+                             batch_size)
 
     def log_px_given_z(self, x, z):
         """log p(x | z) per example; a hierarchy refuses it: x depends on every layer's latent, not the top alone."""

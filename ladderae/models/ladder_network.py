@@ -248,12 +248,16 @@ class LadderNetwork(GraphModel):
 
     # ------------------------------------------------- Keras' loops, checked
 
-    def _check_x(self, x, what):
+    def _check_x(self, x, what, name="x"):
+        """`x` as an array of rows of the input width, numeric and finite, or a ValueError naming `name`."""
         x = np.asarray(x)
         width = self._graph.nodes[graph_lib.INPUT]["units"]
         if x.ndim < 2 or int(np.prod(x.shape[1:])) != width or not len(x):
-            raise ValueError(f"{what}: `x` must hold rows of {width} values. Received: x with shape {x.shape}.")
-        return x
+            raise ValueError(f"{what}: `{name}` must hold rows of {width} values. Received: {name} with shape "
+                             f"{x.shape}.")
+        if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+            raise ValueError(f"{what}: `{name}` must be numeric. Received: {name} of dtype {x.dtype}.")
+        return checks.check_all_finite(name, x)
 
     def check_data(self, method, x, y=None, sample_weight=None, validation_data=None):
         """Rows of the input width; labels in [0, n_classes) or -1 (unlabelled) for `fit`, all labelled for
@@ -271,6 +275,12 @@ class LadderNetwork(GraphModel):
                      and min(x.part_sizes()) >= MIN_PART_ROWS)
             return ladder_data.WithLabels(x, parts=apart), y
         x = self._check_x(x, method)
+        if validation_data is not None:  # as evaluate takes it: (x_val, y_val), every row labelled
+            if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
+                raise ValueError("`validation_data` must be (x_val, y_val), every row labelled.")
+            ladder_data.check_labels(validation_data[1], self.n_classes,
+                                     len(self._check_x(validation_data[0], method, "validation_data")),
+                                     name="validation_data", unlabelled=False)
         if method == "predict":
             return x, None
         if y is None and method == "fit":

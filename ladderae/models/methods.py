@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from ladderae import checks
+from ladderae.data import inputs as inputs_lib
 from ladderae.nn.context import WalkContext
 from ladderae.graph import build as graph_lib
 
@@ -18,6 +19,14 @@ __all__ = ["LatentMethods"]
 
 class LatentMethods:
     """encode, posterior, activations, decode, reconstruct, sample and log p(x | z) of a model with a `network`."""
+
+    def _examples(self, x):
+        """`x` as an array, refused by name unless its examples fit the model (shape, numbers, all finite): what
+        encode, posterior, activations and reconstruct read. Values outside the likelihood's support pass (they can
+        be encoded; `fit` and the scores refuse them)."""
+        x = np.asarray(x)
+        inputs_lib.check_examples(self, x, support=False)
+        return x
 
     def _batched(self, fn, data, batch_size, name="x"):
         """Apply `fn` (tensor -> tensor or dict of tensors) batch by batch; NumPy results."""
@@ -43,25 +52,25 @@ class LatentMethods:
         """Mean and log-variance of q(z | x) as NumPy arrays (variational models)."""
         self._require_variational("posterior")
         out = self._batched(lambda b: {k: self._encode_batch(b, False)[k] for k in ("z_mean", "z_log_var")},
-                            x, batch_size)
+                            self._examples(x), batch_size)
         return out["z_mean"], out["z_log_var"]
 
     def encode(self, x, sample=False, batch_size=1024):
         """Latent codes of x: the posterior mean, or a reparameterised sample when `sample`."""
-        if sample:
+        if checks.check_bool("sample", sample):
             self._require_variational("encode(sample=True)")
-        return self._batched(lambda b: self._encode_batch(b, sample)[graph_lib.LATENT], x, batch_size)
+        return self._batched(lambda b: self._encode_batch(b, sample)[graph_lib.LATENT], self._examples(x), batch_size)
 
     def activations(self, x, sample=False, batch_size=1024):
         """Every node's activation for x (through the posterior mean unless `sample`), as NumPy arrays by name."""
-        if sample:
+        if checks.check_bool("sample", sample):
             self._require_variational("activations(sample=True)")
 
         def fn(batch):
             h = self._flatten(batch)
             return self.network.walk(self.network.order[1:], h, self._context(ops.shape(h)[0], sample))
 
-        return self._batched(fn, x, batch_size)
+        return self._batched(fn, self._examples(x), batch_size)
 
     def log_px_given_z(self, x, z):
         """log p(x | z) per example (nats) as a backend tensor; x and z are batches of equal length."""

@@ -115,9 +115,9 @@ class TabularLadderAE(LadderAE):
     one-hot categories, 0/1 binaries); the decoder's output layer feeds one head
     per column. The loss is the negative ELBO summed over columns, each
     column's term multiplied by its weight, plus the KL and consistency terms;
-    ``nll_<column>`` metrics report each column. `fit`, `evaluate`, `predict`
-    and `transform` take DataFrames; `reconstruct_frame` and `sample_frame`
-    return them. Every other argument is `LadderAE`'s.
+    ``nll_<column>`` metrics report each column. `fit`, `evaluate`, `predict`,
+    `encode`, `posterior`, `activations`, `reconstruct` and `transform` take
+    DataFrames; `reconstruct_frame` and `sample_frame` return them. Every other argument is `LadderAE`'s.
     """
 
     def __init__(self, schema, **kwargs):
@@ -151,6 +151,11 @@ class TabularLadderAE(LadderAE):
     def predict(self, x, *args, **kwargs):
         """Keras' `predict` (every activation by node name), also taking a DataFrame."""
         return super().predict(_frames_to_arrays(self.schema, x), *args, **kwargs)
+
+    def _examples(self, x):
+        """encode, posterior, activations and reconstruct take a DataFrame too: its encoded matrix, as `fit` sees it
+        (its raw values would be read unstandardised, in the frame's column order)."""
+        return super()._examples(_frames_to_arrays(self.schema, x))
 
     def reconstruct_frame(self, frame, batch_size=1024):
         """`frame` encoded to its posterior mean and decoded: most likely categories, mean numbers, original units."""
