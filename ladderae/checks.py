@@ -16,7 +16,7 @@ __all__ = [
     "check_positive_int",
     "check_non_negative_int",
     "check_non_negative",
-    "check_finite",
+    "require_variational",
     "check_all_finite",
     "check_bool",
     "check_rows",
@@ -55,13 +55,6 @@ def check_non_negative(name, value):
     return float(value)
 
 
-def check_finite(name, value):
-    """`value` as a float, or a ValueError naming `name` if it is not a finite number (NaN, inf, strings refused)."""
-    if not is_number(value) or not math.isfinite(value):
-        raise ValueError(f"`{name}` must be a finite number. Received: {name}={value!r}")
-    return float(value)
-
-
 def check_all_finite(name, array):
     """`array` unchanged, or a ValueError naming `name`, the count of NaN/inf entries and the first one's index.
 
@@ -95,6 +88,14 @@ def check_rows(name, x):
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"`{name}` has no examples: pass at least one row. Received: {name} with shape {x.shape}.")
     return x
+
+
+def require_variational(model, what):
+    """A ValueError unless `model` has a posterior (any model without a ``variational`` flag is taken to have one):
+    `what` (a method or a score) reads it."""
+    if not getattr(model, "variational", True):
+        raise ValueError(f"{what} needs a variational model; this one was built with variational=False (build it "
+                         "with variational=True).")
 
 
 def as_pair(value):

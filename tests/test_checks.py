@@ -18,16 +18,16 @@ def test_check_bool_refuses_everything_else_by_name(value):
         checks.check_bool("variational", value)
 
 
-@pytest.mark.parametrize("value", [0, -2.5, 3, np.float32(0.25), np.int64(7)])
-def test_check_finite_returns_a_float(value):
-    result = checks.check_finite("learning_rate", value)
-    assert type(result) is float and result == float(value)
+@pytest.mark.parametrize("value", [1, 7, np.int64(3), np.uint8(2)])
+def test_check_positive_int_takes_python_and_numpy_integers_as_an_int(value):
+    result = checks.check_positive_int("n", value)
+    assert type(result) is int and result == int(value)
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), np.float32("nan"), "1e-3", None, True])
-def test_check_finite_refuses_non_finite_and_non_numbers_by_name(value):
-    with pytest.raises(ValueError, match=r"`learning_rate` must be a finite number"):
-        checks.check_finite("learning_rate", value)
+@pytest.mark.parametrize("value", [0, -1, 2.0, "3", None, True, np.bool_(True)])
+def test_check_positive_int_refuses_everything_else_by_name(value):
+    with pytest.raises(ValueError, match=r"`n` must be a positive integer.*Received: n="):
+        checks.check_positive_int("n", value)
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, "0.5", True])

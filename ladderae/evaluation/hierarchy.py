@@ -21,7 +21,7 @@ from ladderae.nn.context import WalkContext
 from ladderae.graph import build as graph_lib
 from ladderae.nn import latents
 from ladderae.evaluation import streaming
-from ladderae.checks import check_non_negative, check_non_negative_int, check_positive_int
+from ladderae.checks import check_non_negative, check_non_negative_int, check_positive_int, require_variational
 from ladderae.nn.compiled import compiled
 from ladderae.evaluation.scores import ACTIVE_THRESHOLD, checked_examples
 
@@ -69,7 +69,7 @@ def _log_weights(model, inputs):
 
 def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     """Per-example IWAE bound on -log p(x) over every latent layer, k importance samples (see the module)."""
-    model._require_variational("iwae_nll")
+    require_variational(model, "iwae_nll")
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
     check_non_negative_int("seed", seed)
@@ -84,7 +84,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
 
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one sample per example) and ``kl_<latent>`` per layer, nats per example."""
-    model._require_variational("elbo")
+    require_variational(model, "elbo")
     x = checked_examples(model, x, "evaluate_hierarchy.elbo")
     check_positive_int("batch_size", batch_size)
     check_non_negative_int("seed", seed)
@@ -102,7 +102,7 @@ def elbo(model, x, seed=0, batch_size=1000):
 
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """{latent: number of units whose posterior mean has variance above `threshold` across `x`}, the top ``z`` last."""
-    model._require_variational("active_units")
+    require_variational(model, "active_units")
     check_non_negative("threshold", threshold)
     codes = model.encode(checked_examples(model, x, "evaluate_hierarchy.active_units"))
     codes = codes if isinstance(codes, dict) else {graph_lib.LATENT: codes}

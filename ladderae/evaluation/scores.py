@@ -17,7 +17,8 @@ import numpy as np
 from keras import ops
 
 from ladderae.evaluation import streaming
-from ladderae.checks import check_non_negative, check_non_negative_int, check_positive_int, check_rows
+from ladderae.checks import (check_non_negative, check_non_negative_int, check_positive_int, check_rows,
+                             require_variational)
 from ladderae.nn.compiled import compiled
 
 __all__ = ["elbo", "iwae_nll", "active_units", "linear_probe", "knn_accuracy", "pair_residuals", "ACTIVE_THRESHOLD"]
@@ -32,11 +33,6 @@ def checked_examples(model, x, what):
     if check is not None:
         check(what, x)
     return x
-
-
-def _require_variational(model, what):
-    if not getattr(model, "variational", True):
-        raise ValueError(f"{what} needs a variational model (built with variational=True).")
 
 
 def _labelled(features_name, features, labels_name, labels):
@@ -78,7 +74,7 @@ def _log_weights(model, inputs):
 def elbo(model, x, seed=0, batch_size=1000):
     """Negative ELBO, reconstruction (one posterior sample) and analytic KL, in nats per example (`seed`: an integer
     >= 0, or None for a fresh draw)."""
-    _require_variational(model, "elbo")
+    require_variational(model, "elbo")
     x = checked_examples(model, x, "elbo")
     check_positive_int("batch_size", batch_size)
     rng = np.random.default_rng(None if seed is None else check_non_negative_int("seed", seed))
@@ -104,7 +100,7 @@ def iwae_nll(model, x, k=5000, seed=0, max_rows=5_000, verbose=1):
     784-200-200-50 takes 0.015 s per digit on JAX here at 5,000 rows per call
     (0.020 on TensorFlow), 0.039 at 50,000 rows; run eagerly, 0.057 (2 cores).
     """
-    _require_variational(model, "iwae_nll")
+    require_variational(model, "iwae_nll")
     check_positive_int("k", k)
     check_positive_int("max_rows", max_rows)
     check_non_negative_int("seed", seed)  # example i's draws come from (seed, i): the estimate is reproducible
@@ -125,7 +121,7 @@ ACTIVE_THRESHOLD = 0.01
 
 def active_units(model, x, threshold=ACTIVE_THRESHOLD):
     """Number of latent units whose posterior mean has variance above `threshold` across `x`, and the variances."""
-    _require_variational(model, "active_units")
+    require_variational(model, "active_units")
     check_non_negative("threshold", threshold)
     variances = model.posterior(checked_examples(model, x, "active_units"))[0].var(axis=0)
     return int(np.sum(variances > threshold)), variances

@@ -179,7 +179,7 @@ class LadderAE(HierarchyMethods, LatentMethods, GraphModel):
     def _forward(self, inputs, training, samples):
         h = self._flatten(inputs)
         out = self.network.forward(h, self._context(ops.shape(h)[0] * samples, training=training), samples)
-        out["reconstruction"] = ops.reshape(self.likelihood(out[graph_lib.OUTPUT]), (-1, *self._data_shape))
+        out["reconstruction"] = self._mean_of(out[graph_lib.OUTPUT])
         return out
 
     # ------------------------------------------------------------------ loss

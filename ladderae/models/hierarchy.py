@@ -24,13 +24,6 @@ __all__ = ["HierarchyMethods"]
 class HierarchyMethods:
     """encode, reconstruct and sample over every latent layer of a hierarchical model."""
 
-    def _full_walk(self, batch, sample):
-        h = self._flatten(batch)
-        return self.network.walk(self.network.order[1:], h, self._context(ops.shape(h)[0], sample))
-
-    def _mean_of(self, params):
-        return ops.reshape(self.likelihood(params), (-1, *self._data_shape))
-
     def encode(self, x, sample=False, batch_size=1024):
         """Latent codes of x; a hierarchy: {latent name: codes} for every layer (``z1``, ..., the top ``z``).
 

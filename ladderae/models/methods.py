@@ -44,13 +44,22 @@ class LatentMethods:
         z = ops.cast(z, self.compute_dtype)
         return self.network.walk(self.network.decoder_path(), z, WalkContext())[graph_lib.OUTPUT]
 
+    def _mean_of(self, params):
+        """The mean of p(x | z) that the output layer's `params` give, in the input's shape."""
+        return ops.reshape(self.likelihood(params), (-1, *self._data_shape))
+
+    def _full_walk(self, batch, sample):
+        """Every node's activation for a batch of examples (through the posterior means unless `sample`)."""
+        h = self._flatten(batch)
+        return self.network.walk(self.network.order[1:], h, self._context(ops.shape(h)[0], sample))
+
     def _encode_batch(self, batch, sample):
         h = self._flatten(batch)
         return self.network.walk(self.network.encoder_path(), h, self._context(ops.shape(h)[0], sample))
 
     def posterior(self, x, batch_size=1024):
         """Mean and log-variance of q(z | x) as NumPy arrays (variational models)."""
-        self._require_variational("posterior")
+        checks.require_variational(self, "posterior")
         out = self._batched(lambda b: {k: self._encode_batch(b, False)[k] for k in ("z_mean", "z_log_var")},
                             self._examples(x), batch_size)
         return out["z_mean"], out["z_log_var"]
@@ -58,19 +67,14 @@ class LatentMethods:
     def encode(self, x, sample=False, batch_size=1024):
         """Latent codes of x: the posterior mean, or a reparameterised sample when `sample`."""
         if checks.check_bool("sample", sample):
-            self._require_variational("encode(sample=True)")
+            checks.require_variational(self, "encode(sample=True)")
         return self._batched(lambda b: self._encode_batch(b, sample)[graph_lib.LATENT], self._examples(x), batch_size)
 
     def activations(self, x, sample=False, batch_size=1024):
         """Every node's activation for x (through the posterior mean unless `sample`), as NumPy arrays by name."""
         if checks.check_bool("sample", sample):
-            self._require_variational("activations(sample=True)")
-
-        def fn(batch):
-            h = self._flatten(batch)
-            return self.network.walk(self.network.order[1:], h, self._context(ops.shape(h)[0], sample))
-
-        return self._batched(fn, self._examples(x), batch_size)
+            checks.require_variational(self, "activations(sample=True)")
+        return self._batched(lambda batch: self._full_walk(batch, sample), self._examples(x), batch_size)
 
     def log_px_given_z(self, x, z):
         """log p(x | z) per example (nats) as a backend tensor; x and z are batches of equal length."""
@@ -79,10 +83,7 @@ class LatentMethods:
     def decode(self, z, batch_size=1024):
         """Mean of p(x | z) (pixel probabilities for Bernoulli), in the input's shape."""
         self._check_codes(z)
-        return self._batched(
-            lambda b: ops.reshape(self.likelihood(self._decoder_params(b)), (-1, *self._data_shape)), z, batch_size,
-            "z",
-        )
+        return self._batched(lambda b: self._mean_of(self._decoder_params(b)), z, batch_size, "z")
 
     def _check_codes(self, z):
         shape = np.shape(z)
@@ -98,10 +99,6 @@ class LatentMethods:
 
     def sample(self, n, seed=None):
         """Decode n draws from the prior N(0, I): means of p(x | z) in the input's shape."""
-        self._require_variational("sample")
+        checks.require_variational(self, "sample")
         n = checks.check_positive_int("n", n)
         return self.decode(ops.convert_to_numpy(keras.random.normal((n, self.latent_dim), seed=seed)))
-
-    def _require_variational(self, what):
-        if not self.variational:
-            raise ValueError(f"{what} needs a variational model; this one was built with variational=False.")

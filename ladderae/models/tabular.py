@@ -15,7 +15,7 @@ import pandas as pd
 from keras import ops
 
 from ladderae import evaluation as evaluate
-from ladderae.checks import check_positive_int
+from ladderae.checks import check_positive_int, require_variational
 from ladderae.nn.likelihoods import Likelihood
 from ladderae.models.autoencoder import LadderAE
 from ladderae.data.schema import TabularSchema
@@ -168,7 +168,7 @@ class TabularLadderAE(LadderAE):
         With ``draw=False`` each row holds the most likely values given z
         instead (column means and modes), which are less diverse than the data.
         """
-        self._require_variational("sample_frame")
+        require_variational(self, "sample_frame")
         check_positive_int("n", n)
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((n, self.latent_dim)).astype("float32")

@@ -199,9 +199,7 @@ class LadderNodes(NodeNetwork):
     def build(self):
         for node, layer in self.layers.items():
             layer.build((None, *graph_lib.layer_input_shape(self.graph, node)))
-        for kind, (e, d, _) in zip(self.kinds, self.pairs):
-            if f"{e}_{d}" in self.pair_layers:
-                kind.build_layers(self.graph, e, d, self.pair_layers[f"{e}_{d}"])
+        self._build_pair_layers()
 
     def _read(self, node, value):
         """What `node`'s layer reads from its flow predecessor's activation `value`."""

@@ -91,6 +91,10 @@ class NodeNetwork:
             layer = self.layers[node]
             for part in layer.values() if isinstance(layer, dict) else [layer]:
                 part.build((None, *graph_lib.layer_input_shape(self.graph, node)))
+        self._build_pair_layers()
+
+    def _build_pair_layers(self):
+        """Each pair's own layers, built by its kind for the shapes of its ends."""
         for kind, (e, d, _) in zip(self.kinds, self.pairs):
             if f"{e}_{d}" in self.pair_layers:
                 kind.build_layers(self.graph, e, d, self.pair_layers[f"{e}_{d}"])
