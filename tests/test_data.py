@@ -154,3 +154,10 @@ def test_a_registered_data_set_and_file_reader_load_by_name(tmp_path):
     finally:
         data.sources._entries.pop("test_blobs", None)
         data.readers._entries.pop(".txt", None)
+
+
+def test_a_data_set_names_its_kind_among_the_kinds_the_commands_know():
+    x = np.zeros((4, 3), "float32")
+    assert data.Data("d", "vectors", x, x, x).kind in data.KINDS
+    with pytest.raises(ValueError, match=r"`kind` must be one of images, vectors, table. Received: kind='image'"):
+        data.Data("d", "image", x, x, x)  # a typo would otherwise pass as vectors

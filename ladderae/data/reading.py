@@ -59,7 +59,7 @@ class DataError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Data:
-    """A data set split three ways, with its kind; arrays are float32 with the examples on the first axis.
+    """A data set split three ways, with its kind (one of `KINDS`); arrays are float32, examples on the first axis.
 
     For a table, ``x_*`` hold the schema's encoded matrices, `schema` the
     fitted `TabularSchema` and `frames` the DataFrames they came from.
@@ -76,6 +76,12 @@ class Data:
     y_test: np.ndarray = None
     schema: object = None
     frames: dict = None
+
+    def __post_init__(self):
+        # the commands branch on the kind (pictures for images, a schema for a table): a registered source's typo
+        # would otherwise pass as vectors
+        if self.kind not in KINDS:
+            raise ValueError(f"`kind` must be one of {', '.join(KINDS)}. Received: kind={self.kind!r}")
 
     @property
     def example_shape(self):
